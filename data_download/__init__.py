@@ -1,0 +1,1 @@
+"""The download command: python -m data_download."""

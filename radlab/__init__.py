@@ -1,0 +1,46 @@
+"""radlab: the helper package behind the course "Deep learning with CNNs in radiology".
+
+Use it as ``import radlab as rl``; each idea lives in one module:
+
+=================  ==========================================================
+``rl.config``      run mode (smoke / cpu / gpu), device, seed, data root
+``rl.dicom``       read DICOM, Hounsfield units, window/level presets, series
+``rl.data``        MedMNIST data sets (card, checksum, tensors)
+``rl.phantoms``    synthetic CT phantoms in HU with exact ground truth
+``rl.transforms``  batched augmentation, image and mask moved together
+``rl.models``      the small lesson CNN and the review's architectures
+``rl.metrics``     sensitivity, ROC/AUC, PPV/NPV, Dice, c-index, bootstrap
+``rl.train``       ``fit``: one readable training loop with checkpoints
+``rl.plot``        figures with their window in the title
+``rl.widgets``     interactive viewers (thin wrappers over ``rl.plot``)
+``rl.claims``      a lesson's measured numbers and the claims they support
+=================  ==========================================================
+
+Modules load on first use, so ``import radlab`` itself is instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_MODULES = (
+    "config", "claims", "dicom", "data", "phantoms", "transforms",
+    "models", "metrics", "train", "plot", "widgets", "course",
+)
+_SHORTCUTS = {"window": "dicom", "WINDOWS": "dicom", "seed_everything": "config"}
+
+__all__ = [*_MODULES, *_SHORTCUTS]
+
+
+def __getattr__(name: str):
+    if name in _MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _SHORTCUTS:
+        return getattr(importlib.import_module(f".{_SHORTCUTS[name]}", __name__), name)
+    raise AttributeError(f"module 'radlab' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

@@ -1,0 +1,127 @@
+"""The one place that decides the run mode, the device, the seed and the data root.
+
+Every lesson and every part of `radlab` asks this module; nothing else reads
+the environment variables below.
+
+- ``RADLAB_MODE``: ``smoke`` (tests and CI, seconds per lesson), ``cpu`` (a
+  laptop, a few minutes per lesson) or ``gpu`` (the full lesson). Default:
+  ``gpu`` when a CUDA GPU is present, else ``cpu``.
+- ``RADLAB_DATA``: where downloaded data sets live. Default: a per-user cache
+  folder (``~/.cache/radlab`` on Linux and macOS, ``%LOCALAPPDATA%\\radlab`` on
+  Windows).
+- ``RADLAB_SEED``: the seed every lesson starts from (default 0).
+
+Example:
+    >>> import radlab as rl
+    >>> rl.config.pick(smoke=1, cpu=10, gpu=50) in (1, 10, 50)
+    True
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = [
+    "MODES",
+    "mode",
+    "pick",
+    "device",
+    "use_amp",
+    "use_channels_last",
+    "seed",
+    "seed_everything",
+    "data_root",
+    "summary",
+]
+
+MODES = ("smoke", "cpu", "gpu")
+DEFAULT_SEED = 0
+
+
+def mode() -> str:
+    """The run mode in force: ``RADLAB_MODE``, else ``gpu`` with CUDA, else ``cpu``."""
+    value = os.environ.get("RADLAB_MODE", "").strip().lower()
+    if not value:
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    if value not in MODES:
+        raise ValueError(
+            f"RADLAB_MODE={value!r} is not a run mode. Use one of {', '.join(MODES)}, "
+            "for example: RADLAB_MODE=cpu jupyter lab notebooks/"
+        )
+    return value
+
+
+def pick(*, smoke, cpu, gpu):
+    """Return the value for the run mode in force (data size, epochs, image size...)."""
+    return {"smoke": smoke, "cpu": cpu, "gpu": gpu}[mode()]
+
+
+def device() -> torch.device:
+    """The device lessons compute on: the CUDA GPU when there is one, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def use_amp(dev: torch.device | None = None) -> bool:
+    """Mixed precision pays off on CUDA GPUs; on the CPU it mostly costs time."""
+    return (dev or device()).type == "cuda"
+
+
+def use_channels_last(dev: torch.device | None = None) -> bool:
+    """``channels_last`` memory layout speeds convolutions on CUDA (tensor cores)."""
+    return (dev or device()).type == "cuda"
+
+
+def seed() -> int:
+    """The course seed: ``RADLAB_SEED``, default 0."""
+    value = os.environ.get("RADLAB_SEED", str(DEFAULT_SEED))
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"RADLAB_SEED={value!r} must be a whole number, e.g. RADLAB_SEED=0") from None
+
+
+def seed_everything(value: int | None = None) -> int:
+    """Seed Python, NumPy and torch (CPU and GPU) so that a run repeats on the CPU.
+
+    Returns the seed used (``value`` or the course seed).
+    """
+    value = seed() if value is None else int(value)
+    random.seed(value)
+    np.random.seed(value % 2**32)
+    torch.manual_seed(value)
+    return value
+
+
+def data_root() -> Path:
+    """Folder holding downloaded data sets: ``RADLAB_DATA`` or a per-user cache folder."""
+    env = os.environ.get("RADLAB_DATA", "").strip()
+    if env:
+        return Path(env).expanduser()
+    if sys.platform.startswith("win"):
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "radlab"
+
+
+def summary() -> dict:
+    """What is in force now, for the pre-flight check of lesson 00."""
+    dev = device()
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "mode": mode(),
+        "device": str(dev),
+        "gpu": torch.cuda.get_device_name(0) if dev.type == "cuda" else None,
+        "amp": use_amp(dev),
+        "channels_last": use_channels_last(dev),
+        "seed": seed(),
+        "data_root": str(data_root()),
+    }

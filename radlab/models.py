@@ -1,0 +1,245 @@
+"""The small lesson CNN and a few stronger networks, as builders in the style of torchvision.
+
+Every builder takes keyword arguments only and returns a plain ``nn.Module``
+that maps a batch of images ``(N, C, H, W)`` to logits ``(N, num_classes)``:
+
+=======================  ===================================================
+``small_cnn``            the lesson CNN: three conv blocks, global pooling
+``resnet_small``         a compact ResNet for 28-64 px images (MedMNIST)
+``resnet18``             torchvision's ResNet-18, first conv adapted to C
+=======================  ===================================================
+
+The pieces they are made of (``conv_block``, ``ResidualBlock``) are public
+too, so a lesson can push a random batch through one block and read the
+shape it gives, and ``count_parameters`` counts what a model learns.
+
+Example:
+    >>> import torch
+    >>> net = small_cnn(in_channels=1, num_classes=2)
+    >>> net(torch.zeros(4, 1, 28, 28)).shape
+    torch.Size([4, 2])
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+from torch import nn
+
+__all__ = [
+    "conv_block",
+    "ResidualBlock",
+    "small_cnn",
+    "resnet_small",
+    "resnet18",
+    "count_parameters",
+]
+
+
+def conv_block(in_channels: int, out_channels: int, *, batchnorm: bool = True, pool: bool = True) -> nn.Sequential:
+    """One convolutional block: 3 x 3 convolution, batch normalization, ReLU, 2 x 2 max pooling.
+
+    Args:
+        in_channels: channels coming in (M).
+        out_channels: filters in the convolution, i.e. channels going out (N).
+        batchnorm: add batch normalization after the convolution (the
+            convolution then needs no bias: BN has its own shift).
+        pool: end with 2 x 2 max pooling, which halves height and width.
+
+    Example:
+        >>> import torch
+        >>> conv_block(1, 8)(torch.zeros(2, 1, 28, 28)).shape
+        torch.Size([2, 8, 14, 14])
+    """
+    layers: dict[str, nn.Module] = {
+        "conv": nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=not batchnorm),
+    }
+    if batchnorm:
+        layers["bn"] = nn.BatchNorm2d(out_channels)
+    layers["relu"] = nn.ReLU(inplace=True)
+    if pool:
+        layers["pool"] = nn.MaxPool2d(2)
+    return nn.Sequential(OrderedDict(layers))  # named layers: the printout shows conv, bn, relu...
+
+
+class ResidualBlock(nn.Module):
+    """Two 3 x 3 convolutions whose output is added to the block's input (a skip connection).
+
+    When the block changes the number of channels or halves the image
+    (``stride=2``), a 1 x 1 convolution brings the input to the same shape
+    before the addition, as in ResNet.
+
+    Args:
+        in_channels: channels coming in.
+        out_channels: channels going out.
+        stride: 2 halves height and width, 1 keeps them.
+
+    Example:
+        >>> import torch
+        >>> ResidualBlock(16, 32, stride=2)(torch.zeros(2, 16, 28, 28)).shape
+        torch.Size([2, 32, 14, 14])
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, *, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.skip: nn.Module = nn.Identity()
+        if stride != 1 or in_channels != out_channels:
+            self.skip = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(out_channels),
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + self.skip(x))  # the skip: input added to the processed data
+
+
+def _head(in_features: int, num_classes: int, dropout: float) -> list[tuple[str, nn.Module]]:
+    """Global average pooling, flatten, dropout, fully connected layer to the class logits."""
+    return [
+        ("gap", nn.AdaptiveAvgPool2d(1)),  # (N, C, H, W) -> (N, C, 1, 1), any image size works
+        ("flatten", nn.Flatten()),  # (N, C)
+        ("dropout", nn.Dropout(dropout)),
+        ("fc", nn.Linear(in_features, num_classes)),  # (N, num_classes) logits
+    ]
+
+
+def small_cnn(
+    *, in_channels: int = 1, num_classes: int = 2, width: int = 32, dropout: float = 0.0, batchnorm: bool = True
+) -> nn.Sequential:
+    """The lesson CNN: three conv blocks (width, 2 x width, 4 x width filters), global pooling, dropout, linear.
+
+    Small enough to train in seconds on a laptop CPU at 28-64 pixels.
+
+    Args:
+        in_channels: 1 for a grayscale image, 3 for three CT phases or RGB.
+        num_classes: outputs (logits); 1 for a regression output.
+        width: filters in the first block; the next two have 2x and 4x.
+        dropout: probability of dropping each unit before the last layer.
+        batchnorm: use batch normalization in every block.
+
+    Example:
+        >>> import torch
+        >>> net = small_cnn(in_channels=3, num_classes=5, width=16)
+        >>> net(torch.zeros(8, 3, 64, 64)).shape
+        torch.Size([8, 5])
+        >>> [name for name, _ in net.named_children()]
+        ['block1', 'block2', 'block3', 'gap', 'flatten', 'dropout', 'fc']
+    """
+    w = width
+    layers = [
+        ("block1", conv_block(in_channels, w, batchnorm=batchnorm)),  # (N, w, H/2, W/2)
+        ("block2", conv_block(w, 2 * w, batchnorm=batchnorm)),  # (N, 2w, H/4, W/4)
+        ("block3", conv_block(2 * w, 4 * w, batchnorm=batchnorm)),  # (N, 4w, H/8, W/8)
+        *_head(4 * w, num_classes, dropout),
+    ]
+    return nn.Sequential(OrderedDict(layers))
+
+
+def resnet_small(
+    *, in_channels: int = 1, num_classes: int = 2, width: int = 16, dropout: float = 0.0
+) -> nn.Sequential:
+    """A compact ResNet for small images: a stem, three residual stages, global pooling, linear.
+
+    The stem (3 x 3 convolution, BN, ReLU, 2 x 2 max pooling) halves the image
+    once; the stages keep, halve and halve again, with width, 2 x width and
+    4 x width channels. At 28 px: 28 -> 14 -> 14 -> 7 -> 4.
+
+    Args:
+        in_channels: image channels.
+        num_classes: outputs (logits).
+        width: channels after the stem.
+        dropout: dropout before the last layer.
+
+    Example:
+        >>> import torch
+        >>> net = resnet_small(in_channels=1, num_classes=2)
+        >>> net(torch.zeros(4, 1, 28, 28)).shape
+        torch.Size([4, 2])
+    """
+    w = width
+    layers = [
+        ("stem", conv_block(in_channels, w)),  # (N, w, H/2, W/2)
+        ("stage1", ResidualBlock(w, w)),  # (N, w, H/2, W/2)
+        ("stage2", ResidualBlock(w, 2 * w, stride=2)),  # (N, 2w, H/4, W/4)
+        ("stage3", ResidualBlock(2 * w, 4 * w, stride=2)),  # (N, 4w, H/8, W/8)
+        *_head(4 * w, num_classes, dropout),
+    ]
+    return nn.Sequential(OrderedDict(layers))
+
+
+def resnet18(*, in_channels: int = 1, num_classes: int = 2, weights: str | None = None) -> nn.Module:
+    """torchvision's ResNet-18 with its first convolution adapted to ``in_channels``.
+
+    Args:
+        in_channels: image channels; 1 for grayscale radiographs.
+        num_classes: outputs of the last layer (replaced when it differs from 1000).
+        weights: ``None`` (random start, the default) or ``"imagenet"`` /
+            ``"DEFAULT"`` / ``"IMAGENET1K_V1"`` for ImageNet weights. These are
+            only read from torchvision's local cache; nothing is downloaded.
+            With pretrained weights and ``in_channels != 3`` the first
+            filters are averaged over the RGB channels (and repeated).
+
+    Example:
+        >>> import torch
+        >>> net = resnet18(in_channels=1, num_classes=2)
+        >>> net(torch.zeros(2, 1, 64, 64)).shape
+        torch.Size([2, 2])
+    """
+    from torchvision.models import ResNet18_Weights
+    from torchvision.models import resnet18 as tv_resnet18
+
+    net = tv_resnet18(weights=None)
+    if weights is not None:
+        net.load_state_dict(_imagenet_state(ResNet18_Weights, weights))
+    if in_channels != 3:
+        old = net.conv1
+        net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        if weights is not None:  # keep what the pretrained filters learned: mean over RGB
+            with torch.no_grad():
+                net.conv1.weight.copy_(old.weight.mean(dim=1, keepdim=True).repeat(1, in_channels, 1, 1))
+    if num_classes != net.fc.out_features:
+        net.fc = nn.Linear(net.fc.in_features, num_classes)
+    return net
+
+
+def _imagenet_state(weights_enum, name: str) -> dict:
+    """The pretrained state dict from torchvision's cache; a clear error when it is not there."""
+    key = "DEFAULT" if name.lower() in ("imagenet", "default") else name
+    try:
+        spec = weights_enum[key]
+    except KeyError:
+        choices = ", ".join(["imagenet", "DEFAULT", *weights_enum.__members__])
+        raise ValueError(f"Unknown weights {name!r}; use one of {choices}.") from None
+    cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(spec.url).name
+    if not cache.is_file():
+        raise FileNotFoundError(
+            f"The ImageNet weights for ResNet-18 are not on this machine (looked for {cache}). "
+            "radlab never downloads them by itself. On a machine with internet run once:\n"
+            "    python -c \"import torchvision; torchvision.models.resnet18(weights='DEFAULT')\"\n"
+            f"or copy the file {Path(spec.url).name} ({spec.url}) into {cache.parent}. "
+            "Meanwhile use weights=None to train from scratch."
+        )
+    return torch.load(cache, map_location="cpu", weights_only=True)
+
+
+def count_parameters(model: nn.Module, *, trainable_only: bool = True) -> int:
+    """Number of numbers the model learns (weights and biases).
+
+    Args:
+        model: any ``nn.Module``.
+        trainable_only: count only parameters with ``requires_grad`` (frozen
+            layers in transfer learning are then left out).
+
+    Example:
+        >>> count_parameters(nn.Conv2d(3, 16, kernel_size=3))  # F*F*M*N + N = 3*3*3*16 + 16
+        448
+    """
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -1,0 +1,707 @@
+"""Batched data augmentation for radiology images, with the mask moved by the same random draw.
+
+The augmentations of the review's Fig. 4 (cropping at different locations,
+mirroring, rotation, parallel shift, added noise, contrast and brightness
+changes), for a whole minibatch at once, on whatever device the batch is on.
+
+Assumption: images are floating point and already windowed to ``[0, 1]``
+(``rl.window`` does that); every output is clamped to ``[0, 1]`` again.
+Hounsfield units or raw pixel values are refused with a message saying so.
+
+Two layers:
+
+- **Deterministic functions** (``rotate``, ``shift``, ``flip``, ``crop``,
+  ``add_noise``, ``adjust_contrast``, ``adjust_brightness``): one setting for
+  the whole input, used by the figures and widgets. The spatial ones call
+  torchvision's ``transforms.v2.functional``.
+- **Random transforms** (``RandomCrop``, ``RandomFlip``, ``RandomRotate``,
+  ``RandomShift``, ``RandomAffine``, ``RandomNoise``, ``RandomContrast``,
+  ``RandomBrightness``, composed with ``Compose``): each image of the batch
+  gets its own random setting and is transformed with probability ``p``.
+  torchvision's v2 transforms draw ONE setting per call, even for a batch, so
+  the per-image rotation and shift are written here with ``affine_grid`` and
+  ``grid_sample`` (one call for the whole batch, bilinear for images, nearest
+  for masks).
+
+Spatial transforms (``SpatialTransform``) move the mask with the image;
+intensity transforms (``IntensityTransform``) never touch the mask.
+
+Randomness: every random transform takes ``generator=`` when it is called
+(a ``torch.Generator`` on the batch's device, or a CPU one whose draws are
+moved to the device); without it the global torch seed is used
+(``rl.seed_everything``). ``make_generator()`` seeds one from ``rl.config``.
+
+Clinical safety: ``default_augmentation(kind)`` leaves out what would make the
+label false for that kind of image; the reasons are data in ``UNSAFE``.
+
+Example:
+    >>> import torch
+    >>> images = torch.rand(8, 1, 64, 64)
+    >>> masks = (images > 0.5).long()
+    >>> aug = Compose([RandomFlip(p=0.5), RandomAffine(degrees=10, translate=0.05), RandomNoise(sd=0.02)])
+    >>> out, out_masks = aug(images, mask=masks, generator=make_generator(0))
+    >>> out.shape, out_masks.dtype
+    (torch.Size([8, 1, 64, 64]), torch.int64)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as nnf
+from torch import Tensor
+from torchvision.transforms.v2 import InterpolationMode
+from torchvision.transforms.v2 import functional as tvf
+
+from . import config
+
+__all__ = [
+    "rotate",
+    "shift",
+    "flip",
+    "crop",
+    "add_noise",
+    "adjust_contrast",
+    "adjust_brightness",
+    "make_generator",
+    "RandomTransform",
+    "SpatialTransform",
+    "IntensityTransform",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomRotate",
+    "RandomShift",
+    "RandomAffine",
+    "RandomNoise",
+    "RandomContrast",
+    "RandomBrightness",
+    "Compose",
+    "KINDS",
+    "MAX_DEGREES",
+    "UNSAFE",
+    "default_augmentation",
+    "unsafe_steps",
+]
+
+_RANGE_TOLERANCE = 1e-3  # float rounding from windowing is fine; Hounsfield units are not
+
+
+# ---------------------------------------------------------------- checks and shapes
+
+def _check_image(x: Tensor) -> None:
+    """Refuse what is not a float image windowed to [0, 1], with what to do instead."""
+    if not x.is_floating_point():
+        raise ValueError(
+            f"Augmentation expects float images windowed to [0, 1], got dtype {x.dtype}. "
+            "Window the image first (rl.window), or pass an integer label map as mask=..."
+        )
+    if x.numel() == 0:
+        return
+    low, high = torch.aminmax(x)
+    low, high = float(low), float(high)
+    if low < -_RANGE_TOLERANCE or high > 1 + _RANGE_TOLERANCE:
+        raise ValueError(
+            f"Augmentation expects images windowed to [0, 1], but these range from {low:g} to {high:g} "
+            "(Hounsfield units or raw pixel values?). Window them first, e.g. rl.window(hu, level=40, width=400)."
+        )
+
+
+def _to_batch(images: Tensor) -> tuple[Tensor, bool]:
+    """(N, C, H, W) or a single (C, H, W) image as a batch; True when it was a single image."""
+    if images.ndim not in (3, 4):
+        raise ValueError(
+            f"Augmentation expects a batch (N, C, H, W) or one image (C, H, W), got shape {tuple(images.shape)}. "
+            "Add the channel axis to a plain 2-D image with image[None]."
+        )
+    _check_image(images)
+    return (images[None], True) if images.ndim == 3 else (images, False)
+
+
+def _mask_to_batch(mask: Tensor, x: Tensor, single: bool) -> Tensor:
+    """The mask as (N, K, H, W): accepts (N, H, W), (N, K, H, W), or (H, W), (K, H, W) for one image."""
+    n, _, h, w = x.shape
+    batch_ok = mask.ndim in (2, 3) if single else (mask.ndim in (3, 4) and mask.shape[0] == n)
+    if not batch_ok or tuple(mask.shape[-2:]) != (h, w):
+        raise ValueError(
+            f"The mask (shape {tuple(mask.shape)}) does not match the images (shape {tuple(x.shape)}): "
+            "it needs the same number of images and the same height and width."
+        )
+    return mask.reshape(n, -1, h, w)
+
+
+def _draw_device(generator: torch.Generator | None, device: torch.device) -> torch.device:
+    """Draw on the generator's own device (a CPU generator may serve a CUDA batch)."""
+    return generator.device if generator is not None else device
+
+
+def _uniform(n: int, low: float, high: float, generator, device) -> Tensor:
+    """n numbers uniform in [low, high), on `device`."""
+    u = torch.rand(n, generator=generator, device=_draw_device(generator, device))
+    return (low + (high - low) * u).to(device)
+
+
+def _randint(n: int, high: int, generator, device) -> Tensor:
+    """n whole numbers in [0, high), on `device`."""
+    return torch.randint(high, (n,), generator=generator, device=_draw_device(generator, device)).to(device)
+
+
+def _where(chosen: Tensor | None, new: Tensor | None, old: Tensor | None) -> Tensor | None:
+    """Per image: the transformed version where chosen, the original elsewhere."""
+    if chosen is None or new is None:
+        return new
+    return torch.where(chosen.view(-1, *[1] * (new.ndim - 1)), new, old)
+
+
+def _pair(value, name: str) -> tuple[float, float]:
+    """A (low, high) range from a number d (meaning -d..d) or a pair."""
+    low, high = (-value, value) if isinstance(value, (int, float)) else value
+    if low > high:
+        raise ValueError(f"{name} range ({low}, {high}) is reversed: give it as (low, high).")
+    return float(low), float(high)
+
+
+def _max_pixels(spec: float | int, size: int) -> float:
+    """Largest shift in pixels: a float is a fraction of the image size, an int is pixels."""
+    if isinstance(spec, bool) or spec < 0:
+        raise ValueError(f"A shift limit must be a fraction (0-1) or a whole number of pixels, got {spec!r}.")
+    if isinstance(spec, float):
+        if spec > 1:
+            raise ValueError(
+                f"A float shift limit is a fraction of the image (0-1), got {spec}; pass an int for pixels."
+            )
+        return spec * size
+    return float(spec)
+
+
+# ---------------------------------------------------------------- deterministic functions
+
+def _interp(x: Tensor, nearest: bool) -> InterpolationMode:
+    """Nearest for masks (labels keep their values), bilinear for images."""
+    return InterpolationMode.NEAREST if nearest or not x.is_floating_point() else InterpolationMode.BILINEAR
+
+
+def _tv_spatial(fn, x: Tensor, nearest: bool, **kwargs) -> Tensor:
+    """Call a torchvision spatial function on an image (C, H, W), a batch, or a 2-D mask (H, W)."""
+    is_image = x.is_floating_point() and not nearest
+    if is_image:
+        _check_image(x)
+    x3 = x[None] if x.ndim == 2 else x  # torchvision wants (..., C, H, W)
+    out = fn(x3, interpolation=_interp(x, nearest), **kwargs)
+    out = out[0] if x.ndim == 2 else out
+    return out.clamp_(0, 1) if is_image else out
+
+
+def rotate(x: Tensor, angle: float, *, nearest: bool = False) -> Tensor:
+    """Rotate counter-clockwise (as displayed) by `angle` degrees about the image centre.
+
+    The corners that come from outside the field are filled with 0.
+
+    Args:
+        x: image (C, H, W), batch (N, C, H, W) in [0, 1], or an integer mask.
+        angle: degrees; positive turns counter-clockwise, like ``torch.rot90``.
+        nearest: nearest-neighbour interpolation (masks; implied for integer tensors).
+    """
+    return _tv_spatial(tvf.rotate, x, nearest, angle=float(angle))
+
+
+def shift(x: Tensor, dx: float, dy: float, *, nearest: bool = False) -> Tensor:
+    """Move the image content by (dx, dy) pixels: dx to the right, dy downwards; 0 fills the gap.
+
+    Args:
+        x: image (C, H, W), batch (N, C, H, W) in [0, 1], or an integer mask.
+        dx, dy: pixels (fractions are interpolated).
+        nearest: nearest-neighbour interpolation (masks; implied for integer tensors).
+    """
+    move = {"angle": 0.0, "translate": [float(dx), float(dy)], "scale": 1.0, "shear": [0.0, 0.0]}
+    return _tv_spatial(tvf.affine, x, nearest, **move)
+
+
+def flip(x: Tensor, horizontal: bool = True) -> Tensor:
+    """Mirror left-right (``horizontal=True``) or top-bottom; images and masks alike."""
+    return tvf.horizontal_flip(x) if horizontal else tvf.vertical_flip(x)
+
+
+def crop(x: Tensor, top: int, left: int, height: int, width: int) -> Tensor:
+    """Cut out rows top..top+height and columns left..left+width (outside the image: 0, as torchvision)."""
+    return tvf.crop(x, top=top, left=left, height=height, width=width)
+
+
+def add_noise(x: Tensor, sd: float | Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """Add Gaussian noise with standard deviation `sd` (in window units), then clamp to [0, 1].
+
+    torchvision's ``gaussian_noise`` takes no generator, hence this version.
+    Clamping makes the noise weaker in pixels near 0 or 1 (air, dense bone).
+
+    Args:
+        x: image (C, H, W) or batch (N, C, H, W) in [0, 1].
+        sd: standard deviation; a tensor broadcastable to x gives one per image.
+        generator: seeded ``torch.Generator`` (CPU or the image's device).
+    """
+    _check_image(x)
+    return _noisy(x, sd, generator)
+
+
+def _noisy(x: Tensor, sd: float | Tensor, generator) -> Tensor:
+    """x + sd * standard normal noise, clamped to [0, 1]; the noise drawn on the generator's device."""
+    noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=_draw_device(generator, x.device))
+    return (x + sd * noise.to(x.device)).clamp_(0, 1)
+
+
+def _contrast(x: Tensor, factor: float | Tensor) -> Tensor:
+    """factor * x + (1 - factor) * mean, the mean taken per image over (C, H, W)."""
+    mean = x.mean(dim=(-3, -2, -1), keepdim=True)
+    return (factor * x + (1 - factor) * mean).clamp_(0, 1)
+
+
+def adjust_contrast(x: Tensor, factor: float) -> Tensor:
+    """Stretch (factor > 1) or flatten (factor < 1) the grey levels around each image's mean.
+
+    Formula: ``x' = factor * x + (1 - factor) * mean(x)``, clamped to [0, 1], the
+    mean taken per image over channels and pixels; this is torchvision's
+    ``adjust_contrast`` for one channel (its RGB weighting would be wrong for
+    CT phases stacked as channels). Like narrowing the window width.
+
+    Args:
+        x: image (C, H, W) or batch (N, C, H, W) in [0, 1].
+        factor: 1 leaves the image as it is; 0 gives a flat grey image at the mean.
+    """
+    _check_image(x)
+    return _contrast(x, float(factor))
+
+
+def adjust_brightness(x: Tensor, delta: float) -> Tensor:
+    """Add `delta` to every pixel and clamp to [0, 1]: like moving the window level.
+
+    torchvision's ``adjust_brightness`` multiplies instead; an offset is what a
+    different MR gain or window level produces.
+    """
+    _check_image(x)
+    return (x + delta).clamp(0, 1)
+
+
+def make_generator(seed: int | None = None, device: torch.device | str = "cpu") -> torch.Generator:
+    """A ``torch.Generator`` seeded with `seed` (default: the course seed, ``rl.config.seed()``)."""
+    generator = torch.Generator(device=device)
+    generator.manual_seed(config.seed() if seed is None else int(seed))
+    return generator
+
+
+# ---------------------------------------------------------------- random transforms
+
+def _augment(steps: list[RandomTransform], images: Tensor, mask: Tensor | None, generator):
+    """Check and batch the input once, run each step, give back the shapes that came in."""
+    x, single = _to_batch(images)
+    m = None if mask is None else _mask_to_batch(mask, x, single)
+    for step in steps:
+        x, m = step._batch(x, m, generator)
+    x = x[0] if single else x
+    if mask is None:
+        return x
+    return x, m.reshape(*mask.shape[:-2], *m.shape[-2:])  # a crop changes (H, W)
+
+
+class RandomTransform:
+    """Base of the random transforms: each image is transformed with probability ``p``.
+
+    Call ``t(images)`` -> images, or ``t(images, mask=masks)`` -> (images, masks),
+    with an optional ``generator=``. Images: (N, C, H, W) or (C, H, W), float in [0, 1].
+    """
+
+    p: float
+    label: str = ""
+
+    def _check_p(self) -> None:
+        if not 0 <= self.p <= 1:
+            raise ValueError(f"{type(self).__name__}: p is a probability between 0 and 1, got {self.p}.")
+
+    def __call__(self, images: Tensor, mask: Tensor | None = None, *, generator: torch.Generator | None = None):
+        return _augment([self], images, mask, generator)
+
+    def _batch(self, x: Tensor, m: Tensor | None, generator) -> tuple[Tensor, Tensor | None]:
+        """Transform a checked batch (N, C, H, W) and its mask (N, K, H, W) or None."""
+        if self.p <= 0:
+            return x, m
+        chosen = None if self.p >= 1 else _uniform(x.shape[0], 0, 1, generator, x.device) < self.p
+        return self._apply(x, m, chosen, generator)
+
+    def _apply(self, x: Tensor, m: Tensor | None, chosen: Tensor | None, generator) -> tuple[Tensor, Tensor | None]:
+        raise NotImplementedError(f"{type(self).__name__} does not say how it transforms a batch.")
+
+
+class SpatialTransform(RandomTransform):
+    """A random transform that moves pixels: the mask moves with the image (same draw)."""
+
+    def _apply(self, x, m, chosen, generator):
+        new_x, new_m = self._move(x, m, generator)
+        return _where(chosen, new_x, x), _where(chosen, new_m, m)
+
+    def _move(self, x: Tensor, m: Tensor | None, generator) -> tuple[Tensor, Tensor | None]:
+        raise NotImplementedError(f"{type(self).__name__} does not say how it moves pixels.")
+
+
+class IntensityTransform(RandomTransform):
+    """A random transform that changes grey values only: the mask is never touched."""
+
+    def _apply(self, x, m, chosen, generator):
+        return _where(chosen, self._change(x, generator), x), m
+
+    def _change(self, x: Tensor, generator) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} does not say how it changes grey values.")
+
+
+@dataclass(repr=True)
+class RandomCrop(SpatialTransform):
+    """Cut a (height, width) window at a random location of each image; the output has the crop size.
+
+    Nothing is padded back: the batch comes out (N, C, height, width). Images
+    not chosen (probability 1 - p) get the centre crop, so the batch keeps
+    one size. Caution: a small crop can cut a peripheral finding out of the
+    field while the label still says it is there.
+
+    Args:
+        size: (height, width), or one int for a square.
+        p: probability that an image gets a random rather than the centre crop.
+    """
+
+    size: int | tuple[int, int]
+    p: float = 1.0
+    label = "crop"
+
+    def __post_init__(self):
+        self._check_p()
+        self.size = (self.size, self.size) if isinstance(self.size, int) else tuple(self.size)
+
+    def _apply(self, x, m, chosen, generator):
+        n, _, h, w = x.shape
+        ch, cw = self.size
+        if ch > h or cw > w:
+            raise ValueError(f"RandomCrop{self.size} is larger than the images ({h} x {w}): choose a smaller size.")
+        top, left = _randint(n, h - ch + 1, generator, x.device), _randint(n, w - cw + 1, generator, x.device)
+        if chosen is not None:  # the others: centre crop
+            top, left = torch.where(chosen, top, (h - ch) // 2), torch.where(chosen, left, (w - cw) // 2)
+        return _crop_each(x, top, left, ch, cw), None if m is None else _crop_each(m, top, left, ch, cw)
+
+
+def _crop_each(x: Tensor, top: Tensor, left: Tensor, height: int, width: int) -> Tensor:
+    """Cut a (height, width) window at its own (top, left) out of each image: (N, C, height, width)."""
+    n, c = x.shape[:2]
+    dev = x.device
+    rows = (top[:, None] + torch.arange(height, device=dev))[:, None, :, None]  # (N, 1, h, 1)
+    cols = (left[:, None] + torch.arange(width, device=dev))[:, None, None, :]  # (N, 1, 1, w)
+    batch = torch.arange(n, device=dev)[:, None, None, None]
+    channel = torch.arange(c, device=dev)[None, :, None, None]
+    return x[batch, channel, rows, cols]
+
+
+@dataclass(repr=True)
+class RandomFlip(SpatialTransform):
+    """Mirror each image with probability p: left-right (``horizontal=True``) or top-bottom.
+
+    Not for chest films or cross-sectional images: see ``UNSAFE``.
+    """
+
+    p: float = 0.5
+    horizontal: bool = True
+
+    def __post_init__(self):
+        self._check_p()
+
+    @property
+    def label(self) -> str:
+        return "horizontal flip" if self.horizontal else "vertical flip"
+
+    def _move(self, x, m, generator):
+        dim = -1 if self.horizontal else -2
+        return x.flip(dim), None if m is None else m.flip(dim)
+
+
+def _affine_theta(angle: Tensor, dx: Tensor, dy: Tensor, height: int, width: int) -> Tensor:
+    """Per-image matrices for ``affine_grid``: output -> input position, in its [-1, 1] units.
+
+    The forward move turns by `angle` degrees counter-clockwise (as displayed,
+    y pointing down) about the centre, then shifts by (dx, dy) pixels. The grid
+    needs its inverse: p_in = R^-1 (p_out - t), rescaled so that x runs over
+    2 / width and y over 2 / height per pixel.
+    """
+    a = torch.deg2rad(angle)
+    c, s = torch.cos(a), torch.sin(a)
+    row_x = torch.stack([c, -s * height / width, -(c * dx - s * dy) * 2 / width], dim=-1)
+    row_y = torch.stack([s * width / height, c, -(s * dx + c * dy) * 2 / height], dim=-1)
+    return torch.stack([row_x, row_y], dim=1)  # (N, 2, 3)
+
+
+def _affine_move(x: Tensor, m: Tensor | None, degrees: float, max_dx: float, max_dy: float, generator):
+    """Rotate and shift every image by its own random amount: one grid for images and masks.
+
+    Written by hand because torchvision's ``v2.RandomAffine`` / ``v2.functional.affine``
+    take one angle and one shift per call, shared by the whole batch.
+    """
+    n, _, h, w = x.shape
+    angle = _uniform(n, -degrees, degrees, generator, x.device)
+    dx = _uniform(n, -max_dx, max_dx, generator, x.device)
+    dy = _uniform(n, -max_dy, max_dy, generator, x.device)
+    theta = _affine_theta(angle, dx, dy, h, w).to(x.dtype)
+    grid = nnf.affine_grid(theta, [n, 1, h, w], align_corners=False)  # (N, H, W, 2)
+    out = nnf.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False).clamp_(0, 1)
+    if m is None:
+        return out, None
+    # nearest neighbour: every mask pixel takes one label from the input, never a blend
+    moved = nnf.grid_sample(m.to(grid.dtype), grid, mode="nearest", padding_mode="zeros", align_corners=False)
+    return out, (moved.round_() if not m.is_floating_point() else moved).to(m.dtype)
+
+
+def _check_degrees(t) -> None:
+    if t.degrees < 0:
+        raise ValueError(
+            f"{type(t).__name__}: degrees is a limit (angles run from -degrees to +degrees), got {t.degrees}."
+        )
+
+
+@dataclass(repr=True)
+class RandomRotate(SpatialTransform):
+    """Rotate each image by its own angle, uniform in [-degrees, degrees], about the centre."""
+
+    degrees: float
+    p: float = 1.0
+    label = "rotation"
+
+    def __post_init__(self):
+        self._check_p()
+        _check_degrees(self)
+
+    def _move(self, x, m, generator):
+        return _affine_move(x, m, self.degrees, 0.0, 0.0, generator)
+
+
+@dataclass(repr=True)
+class RandomShift(SpatialTransform):
+    """Shift each image by its own (dx, dy), each uniform in [-max_shift, max_shift] (parallel shift).
+
+    Args:
+        max_shift: a float is a fraction of the image width/height (0.1 = 10 %),
+            an int is pixels.
+        p: probability that an image is shifted.
+    """
+
+    max_shift: float | int
+    p: float = 1.0
+    label = "shift"
+
+    def __post_init__(self):
+        self._check_p()
+        _max_pixels(self.max_shift, 1)
+
+    def _move(self, x, m, generator):
+        h, w = x.shape[-2:]
+        return _affine_move(x, m, 0.0, _max_pixels(self.max_shift, w), _max_pixels(self.max_shift, h), generator)
+
+
+@dataclass(repr=True)
+class RandomAffine(SpatialTransform):
+    """Rotation and shift together, in one resampling (each interpolation blurs a little).
+
+    Args:
+        degrees: angles uniform in [-degrees, degrees].
+        translate: shift limit; a float is a fraction of the image size, an int pixels.
+        p: probability that an image is moved.
+    """
+
+    degrees: float
+    translate: float | int = 0.0
+    p: float = 1.0
+    label = "rotation and shift"
+
+    def __post_init__(self):
+        self._check_p()
+        _check_degrees(self)
+        _max_pixels(self.translate, 1)
+
+    def _move(self, x, m, generator):
+        h, w = x.shape[-2:]
+        max_dx, max_dy = _max_pixels(self.translate, w), _max_pixels(self.translate, h)
+        return _affine_move(x, m, self.degrees, max_dx, max_dy, generator)
+
+
+def _per_image(n: int, value, name: str, generator, device) -> Tensor:
+    """One value per image, shaped (N, 1, 1, 1): fixed for a number, uniform for a (low, high) pair."""
+    low, high = (value, value) if isinstance(value, (int, float)) else _pair(value, name)
+    return _uniform(n, low, high, generator, device).view(n, 1, 1, 1)
+
+
+@dataclass(repr=True)
+class RandomNoise(IntensityTransform):
+    """Add Gaussian noise (lower dose, another scanner); sd fixed, or uniform per image in (low, high)."""
+
+    sd: float | tuple[float, float]
+    p: float = 1.0
+    label = "noise"
+
+    def __post_init__(self):
+        self._check_p()
+        if min(_pair(self.sd, "noise sd") if not isinstance(self.sd, (int, float)) else (self.sd,)) < 0:
+            raise ValueError(f"RandomNoise: a standard deviation cannot be negative, got {self.sd}.")
+
+    def _change(self, x, generator):
+        sd = _per_image(x.shape[0], self.sd, "noise sd", generator, x.device).to(x.dtype)
+        return _noisy(x, sd, generator)
+
+
+@dataclass(repr=True)
+class RandomContrast(IntensityTransform):
+    """Scale contrast around each image's mean by a factor uniform in `factors` (see ``adjust_contrast``)."""
+
+    factors: tuple[float, float] = (0.8, 1.2)
+    p: float = 1.0
+    label = "contrast"
+
+    def __post_init__(self):
+        self._check_p()
+        _pair(self.factors, "contrast factor")
+
+    def _change(self, x, generator):
+        return _contrast(x, _per_image(x.shape[0], self.factors, "contrast factor", generator, x.device).to(x.dtype))
+
+
+@dataclass(repr=True)
+class RandomBrightness(IntensityTransform):
+    """Add an offset uniform in `deltas` (a number d means -d..d) to each image (see ``adjust_brightness``)."""
+
+    deltas: float | tuple[float, float] = 0.1
+    p: float = 1.0
+    label = "brightness"
+
+    def __post_init__(self):
+        self._check_p()
+        self.deltas = _pair(self.deltas, "brightness")
+
+    def _change(self, x, generator):
+        delta = _per_image(x.shape[0], self.deltas, "brightness", generator, x.device).to(x.dtype)
+        return (x + delta).clamp_(0, 1)
+
+
+class Compose:
+    """Apply radlab random transforms in order, passing the mask and the generator along.
+
+    Example:
+        >>> aug = Compose([RandomRotate(10), RandomBrightness(0.1)])
+        >>> aug(torch.rand(2, 1, 8, 8)).shape
+        torch.Size([2, 1, 8, 8])
+    """
+
+    def __init__(self, transforms: list[RandomTransform]):
+        self.transforms = list(transforms)
+        for t in self.transforms:
+            if not isinstance(t, RandomTransform):
+                raise TypeError(f"Compose takes radlab transforms (RandomFlip, RandomAffine, ...), got {t!r}.")
+
+    def __call__(self, images: Tensor, mask: Tensor | None = None, *, generator: torch.Generator | None = None):
+        return _augment(self.transforms, images, mask, generator)
+
+    def __iter__(self):
+        return iter(self.transforms)
+
+    def __len__(self) -> int:
+        return len(self.transforms)
+
+    def __repr__(self) -> str:
+        inner = "".join(f"\n    {t!r}," for t in self.transforms)
+        return f"Compose([{inner}\n])"
+
+
+# ---------------------------------------------------------------- clinical safety
+
+KINDS = ("chest_xray", "ct", "mr", "ultrasound", "phantom")
+
+# largest in-plane rotation that still looks like an image the scanner could deliver
+MAX_DEGREES = {"chest_xray": 10, "ct": 15, "mr": 15, "ultrasound": 15, "phantom": 180}
+
+_SITUS = (
+    "mirroring left-right puts the heart, aortic arch and stomach bubble on the wrong side "
+    "(an image of dextrocardia / situs inversus), and a lesion labelled left becomes right"
+)
+UNSAFE: dict[str, dict[str, str]] = {
+    "chest_xray": {
+        "horizontal flip": _SITUS + "; the network learns anatomy no normal film shows.",
+        "vertical flip": "chest films are taken upright: upside down the diaphragm sits above the lungs, "
+                         "and air-fluid levels and effusions would settle upwards.",
+        "large rotation": f"beyond about {MAX_DEGREES['chest_xray']} degrees the film shows a tilt that positioning "
+                          "never produces, so the network trains on images it will never see.",
+    },
+    "ct": {
+        "horizontal flip": "axial CT is shown in radiological convention (patient's left on the image right); "
+                           + _SITUS + ".",
+        "vertical flip": "upside down the spine lies anterior and the patient supine becomes prone: "
+                         "dependent changes (fluid levels, atelectasis) would point the wrong way.",
+        "large rotation": f"the patient lies on the table: tilts beyond about {MAX_DEGREES['ct']} degrees "
+                          "do not occur.",
+        "contrast": "Hounsfield units are an absolute scale: a stretched window changes what the densities mean "
+                    "(fat, fluid and soft tissue are told apart by their HU).",
+        "brightness": "Hounsfield units are an absolute scale: an offset turns fluid (about 0 HU) into soft tissue "
+                      "(about 40 HU), e.g. a simple cyst into a solid lesion.",
+    },
+    "mr": {
+        "horizontal flip": "laterality: " + _SITUS + " (allowed only where the label never depends on side).",
+        "vertical flip": "upside down no MR slice is ever displayed; the anatomy becomes impossible.",
+        "large rotation": f"head and body are positioned in a coil: tilts beyond about {MAX_DEGREES['mr']} degrees "
+                          "do not occur.",
+    },
+    "ultrasound": {
+        "vertical flip": "the transducer (skin, near field) is at the top: flipped, the posterior acoustic "
+                         "shadowing or enhancement behind a mass (a sign of malignancy or of a cyst) points upwards.",
+        "large rotation": f"the beam always enters from the top: tilts beyond about {MAX_DEGREES['ultrasound']} "
+                          "degrees make shadows run sideways.",
+    },
+    "phantom": {},  # synthetic shapes: no anatomy, no side, no absolute scale: every transform keeps the label
+}
+
+
+def default_augmentation(kind: str) -> Compose:
+    """A safe default pipeline for one kind of image: what would make the label false is left out.
+
+    - ``chest_xray``: small rotation and shift, exposure (contrast, brightness),
+      mild noise. No mirroring (the heart would be on the right: dextrocardia),
+      no upside-down film, no tilt beyond 10 degrees.
+    - ``ct``: small rotation and shift, noise (dose). No flips (laterality and
+      situs; prone vs supine), no contrast or brightness change (HU are absolute).
+    - ``mr``: small rotation and shift, contrast and brightness (MR has no
+      absolute scale), noise. No flips (laterality).
+    - ``ultrasound``: left-right mirroring (the probe can be held either way),
+      small rotation and shift, gain (contrast, brightness), noise. No
+      vertical flip (acoustic shadowing must stay behind the mass).
+    - ``phantom``: everything, including both flips and any angle.
+
+    The reasons are in ``UNSAFE[kind]``; ``unsafe_steps(kind, pipeline)`` checks a pipeline.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"No default augmentation for {kind!r}: choose one of {', '.join(KINDS)}.")
+    moves = RandomAffine(degrees=MAX_DEGREES[kind] if kind != "phantom" else 30, translate=0.05)
+    noise = RandomNoise(sd=(0.0, 0.03), p=0.5)
+    contrast, brightness = RandomContrast((0.8, 1.2), p=0.5), RandomBrightness(0.1, p=0.5)
+    steps = {
+        "chest_xray": [moves, contrast, brightness, noise],
+        "ct": [moves, noise],
+        "mr": [moves, RandomContrast((0.7, 1.3), p=0.5), RandomBrightness(0.15, p=0.5), noise],
+        "ultrasound": [RandomFlip(p=0.5, horizontal=True), moves, contrast, brightness, noise],
+        "phantom": [RandomFlip(p=0.5, horizontal=True), RandomFlip(p=0.5, horizontal=False),
+                    moves, contrast, brightness, noise],
+    }[kind]
+    return Compose(steps)
+
+
+def unsafe_steps(kind: str, pipeline: Compose | list[RandomTransform]) -> list[str]:
+    """The steps of a pipeline that would make the label false for this kind of image, with the reason.
+
+    Example:
+        >>> unsafe_steps("chest_xray", [RandomFlip(p=0.5)])[0][:40]
+        'RandomFlip(p=0.5, horizontal=True): mirr'
+    """
+    if kind not in UNSAFE:
+        raise ValueError(f"Unknown kind of image {kind!r}: choose one of {', '.join(KINDS)}.")
+    found = []
+    for t in pipeline:
+        keys = [t.label]
+        if getattr(t, "degrees", 0) > MAX_DEGREES[kind]:
+            keys.append("large rotation")
+        found += [f"{t!r}: {UNSAFE[kind][k]}" for k in keys if k in UNSAFE[kind]]
+    return found

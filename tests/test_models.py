@@ -1,0 +1,123 @@
+"""Tests for radlab.models: output shapes of every builder and block, parameter counts, doctests."""
+
+import doctest
+
+import pytest
+import torch
+from torch import nn
+
+from radlab import models
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small tensors gain nothing from threads, and on a busy machine thread hand-offs cost seconds."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("in_channels, size", [(1, 28), (3, 64)])
+@pytest.mark.parametrize("batchnorm", [True, False])
+def test_small_cnn_output_shape(in_channels, size, batchnorm):
+    net = models.small_cnn(in_channels=in_channels, num_classes=5, width=8, dropout=0.5, batchnorm=batchnorm)
+    assert net(torch.randn(3, in_channels, size, size)).shape == (3, 5)
+
+
+def test_small_cnn_blocks_shapes_one_by_one():
+    net = models.small_cnn(in_channels=1, num_classes=2, width=8)
+    x = torch.randn(2, 1, 28, 28)
+    shapes = {}
+    for name, layer in net.named_children():
+        x = layer(x)
+        shapes[name] = tuple(x.shape)
+    assert shapes["block1"] == (2, 8, 14, 14)
+    assert shapes["block2"] == (2, 16, 7, 7)
+    assert shapes["block3"] == (2, 32, 3, 3)
+    assert shapes["gap"] == (2, 32, 1, 1)
+    assert shapes["fc"] == (2, 2)
+
+
+def test_small_cnn_options_change_the_layers():
+    plain = models.small_cnn(batchnorm=False, width=4)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in plain.modules())
+    assert plain.block1.conv.bias is not None  # without BN the convolution needs its own bias
+    with_bn = models.small_cnn(width=4, dropout=0.3)
+    assert with_bn.block1.conv.bias is None and isinstance(with_bn.block1.bn, nn.BatchNorm2d)
+    assert with_bn.dropout.p == 0.3
+
+
+def test_conv_block_shape_and_pool_option():
+    x = torch.randn(2, 3, 32, 32)
+    assert models.conv_block(3, 16)(x).shape == (2, 16, 16, 16)
+    assert models.conv_block(3, 16, pool=False)(x).shape == (2, 16, 32, 32)
+
+
+@pytest.mark.parametrize("stride, out", [(1, 8), (1, 16), (2, 16)])
+def test_residual_block_shape(stride, out):
+    block = models.ResidualBlock(8, out, stride=stride)
+    assert block(torch.randn(2, 8, 14, 14)).shape == (2, out, 14 // stride, 14 // stride)
+    assert isinstance(block.skip, nn.Identity) == (stride == 1 and out == 8)
+
+
+def test_residual_block_adds_its_input():
+    block = models.ResidualBlock(4, 4).eval()
+    for conv in (block.conv1, block.conv2):
+        nn.init.zeros_(conv.weight)  # the processed path then gives exactly 0 after BN's zero shift
+    x = torch.rand(1, 4, 6, 6)  # non-negative, so ReLU(x + 0) == x
+    torch.testing.assert_close(block(x), x)
+
+
+@pytest.mark.parametrize("size", [28, 64])
+def test_resnet_small_output_shape(size):
+    net = models.resnet_small(in_channels=3, num_classes=4, width=8, dropout=0.2)
+    assert net(torch.randn(2, 3, size, size)).shape == (2, 4)
+
+
+@pytest.mark.parametrize("in_channels", [1, 3])
+def test_resnet18_output_shape_and_first_conv(in_channels):
+    net = models.resnet18(in_channels=in_channels, num_classes=3)
+    assert net.conv1.in_channels == in_channels
+    assert net(torch.randn(2, in_channels, 32, 32)).shape == (2, 3)
+
+
+def test_resnet18_missing_weights_say_how_to_get_them(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # an empty cache: nothing offline
+    with pytest.raises(FileNotFoundError, match="(?s)not on this machine.*weights=None"):
+        models.resnet18(weights="imagenet")
+    with pytest.raises(ValueError, match="Unknown weights"):
+        models.resnet18(weights="radimagenet")
+
+
+def test_resnet18_pretrained_weights_from_the_cache(monkeypatch, tmp_path):
+    from torchvision.models import ResNet18_Weights
+    from torchvision.models import resnet18 as tv_resnet18
+
+    reference = tv_resnet18(weights=None)  # stands in for the ImageNet file in the cache
+    cache = tmp_path / "checkpoints"
+    cache.mkdir()
+    torch.save(reference.state_dict(), cache / ResNet18_Weights.DEFAULT.url.rsplit("/", 1)[-1])
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    net = models.resnet18(in_channels=1, num_classes=2, weights="DEFAULT")
+    torch.testing.assert_close(net.layer1[0].conv1.weight, reference.layer1[0].conv1.weight)
+    torch.testing.assert_close(net.conv1.weight, reference.conv1.weight.mean(dim=1, keepdim=True))
+
+
+@pytest.mark.parametrize("f, m, n", [(3, 1, 8), (3, 3, 16), (5, 16, 32), (1, 192, 96)])
+def test_conv_parameter_count_is_f_f_m_n_plus_n(f, m, n):
+    assert models.count_parameters(nn.Conv2d(m, n, kernel_size=f)) == f * f * m * n + n
+
+
+def test_count_parameters_matches_torch_and_skips_frozen_layers():
+    net = models.small_cnn(width=8)
+    assert models.count_parameters(net) == sum(p.numel() for p in net.parameters())
+    net.fc.requires_grad_(False)
+    frozen = net.fc.weight.numel() + net.fc.bias.numel()
+    assert models.count_parameters(net) == sum(p.numel() for p in net.parameters()) - frozen
+    assert models.count_parameters(net, trainable_only=False) == sum(p.numel() for p in net.parameters())
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(models, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

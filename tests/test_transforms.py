@@ -1,0 +1,302 @@
+"""Tests for radlab.transforms, checked against torch and torchvision references."""
+
+import dataclasses
+import doctest
+
+import pytest
+import torch
+import torchvision.transforms.v2.functional as tvf
+from torchvision.transforms.v2 import InterpolationMode
+
+from radlab import transforms as T
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def _gen(seed=0, device="cpu"):
+    return T.make_generator(seed, device=device)
+
+
+def _all_random(size=32):
+    """One of each random transform, every one applied (p=1), as (transform, output size)."""
+    return [
+        (T.RandomCrop(size - 8), size - 8),
+        (T.RandomFlip(p=1.0), size),
+        (T.RandomFlip(p=1.0, horizontal=False), size),
+        (T.RandomRotate(30), size),
+        (T.RandomShift(0.2), size),
+        (T.RandomShift(3), size),
+        (T.RandomAffine(20, translate=0.1), size),
+        (T.RandomNoise(0.05), size),
+        (T.RandomNoise((0.01, 0.1)), size),
+        (T.RandomContrast((0.5, 1.5)), size),
+        (T.RandomBrightness(0.2), size),
+    ]
+
+
+ALL = _all_random()
+IDS = [repr(t) for t, _ in ALL]
+
+
+def _squares(n=8, size=32, device="cpu"):
+    """Images whose content equals their mask: a bright square (label 1) and a dimmer one (label 2)."""
+    mask = torch.zeros(n, 1, size, size, dtype=torch.long, device=device)
+    mask[:, :, 8:14, 9:17] = 1
+    mask[:, :, 18:24, 16:22] = 2
+    return _GREY.to(device)[mask], mask
+
+
+_GREY = torch.tensor([0.0, 1.0, 0.4])  # grey value of each label
+
+
+def _centroids(w):
+    """Centre of mass (row, col) of each image of a (N, 1, H, W) weight map."""
+    w = w[:, 0].double()
+    rows = torch.arange(w.shape[-2], dtype=w.dtype, device=w.device)[:, None]
+    cols = torch.arange(w.shape[-1], dtype=w.dtype, device=w.device)[None, :]
+    total = w.sum((-2, -1))
+    return torch.stack([(w * rows).sum((-2, -1)) / total, (w * cols).sum((-2, -1)) / total], -1)
+
+
+# ---------------------------------------------------------------- shapes, dtypes, ranges, devices
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("t, out_size", ALL, ids=IDS)
+def test_shape_dtype_and_range_kept(t, out_size, dtype):
+    x = torch.rand(6, 2, 32, 32, dtype=dtype)
+    out = t(x, generator=_gen())
+    assert out.shape == (6, 2, out_size, out_size) and out.dtype == dtype
+    assert out.min() >= 0 and out.max() <= 1
+    single = t(x[0], generator=_gen())
+    assert single.shape == (2, out_size, out_size)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("t, out_size", ALL, ids=IDS)
+def test_runs_on_the_device_of_the_batch(t, out_size, device):
+    images, masks = _squares(device=device)
+    for generator in (_gen(0, device), _gen(0, "cpu"), None):  # device generator, CPU generator, global seed
+        out, out_mask = t(images, mask=masks, generator=generator)
+        assert out.device.type == device and out_mask.device.type == device
+
+
+@pytest.mark.parametrize("shape", [(3, 32, 32), (3, 1, 32, 32), (3, 2, 32, 32)])
+def test_mask_shapes_come_back_as_given(shape):
+    images = torch.rand(3, 1, 32, 32)
+    masks = torch.randint(0, 3, shape)
+    _, out_mask = T.RandomCrop(20)(images, mask=masks, generator=_gen())
+    assert out_mask.shape == (*shape[:-2], 20, 20)
+    _, single = T.RandomRotate(10)(images[0], mask=masks[0], generator=_gen())
+    assert single.shape == masks[0].shape
+
+
+# ---------------------------------------------------------------- seeding and per-image parameters
+
+@pytest.mark.parametrize("t, out_size", ALL, ids=IDS)
+def test_same_seed_same_output_different_seed_different(t, out_size):
+    if isinstance(t, T.RandomFlip):
+        t = dataclasses.replace(t, p=0.5)  # a flip with p=1 has nothing random left
+    x = torch.rand(8, 1, 32, 32)
+    a, b, c = t(x, generator=_gen(1)), t(x, generator=_gen(1)), t(x, generator=_gen(2))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+@pytest.mark.parametrize("t", [t for t, _ in ALL if not isinstance(t, T.RandomFlip)], ids=lambda t: repr(t))
+def test_each_image_gets_its_own_parameters(t):
+    x = torch.rand(1, 1, 32, 32).expand(6, 1, 32, 32).contiguous()  # six copies of one image
+    out = t(x, generator=_gen(3))
+    for i in range(1, 6):
+        assert not torch.equal(out[0], out[i])
+
+
+def test_flip_chooses_per_image():
+    x = torch.rand(64, 1, 8, 8)
+    out = T.RandomFlip(p=0.5)(x, generator=_gen(4))
+    flipped = torch.tensor([torch.equal(o, xi.flip(-1)) for o, xi in zip(out, x)])
+    kept = torch.tensor([torch.equal(o, xi) for o, xi in zip(out, x)])
+    assert (flipped | kept).all() and 16 < flipped.sum() < 48
+
+
+# ---------------------------------------------------------------- image and mask move together
+
+SPATIAL = [
+    T.RandomAffine(30, translate=0.15),
+    T.RandomRotate(45),
+    T.RandomShift(5),
+    T.RandomFlip(p=0.5),
+    T.RandomFlip(p=0.5, horizontal=False),
+    T.RandomCrop(24, p=0.7),
+    T.Compose([T.RandomFlip(), T.RandomFlip(horizontal=False), T.RandomAffine(30, translate=0.1), T.RandomCrop(28)]),
+]
+
+
+@pytest.mark.parametrize("t", SPATIAL, ids=lambda t: type(t).__name__)
+def test_mask_moves_with_the_image(t):
+    images, masks = _squares(n=12)
+    out, out_mask = t(images, mask=masks, generator=_gen(5))
+    # grey values and labels have the same centre of mass in every image
+    assert torch.allclose(_centroids(out), _centroids(_GREY[out_mask]), atol=0.6)
+    # the bright square (value 1, label 1) thresholded at half its value lies on its label
+    bright, label = out > 0.5, out_mask == 1
+    assert torch.allclose(_centroids(bright.float()), _centroids(label.float()), atol=0.6)
+    overlap = (bright & label).sum((1, 2, 3)) / (bright | label).sum((1, 2, 3))
+    assert (overlap > 0.75).all()
+
+
+@pytest.mark.parametrize("t", SPATIAL, ids=lambda t: type(t).__name__)
+def test_mask_keeps_integer_labels(t):
+    images, masks = _squares(n=12)
+    _, out_mask = t(images, mask=masks, generator=_gen(6))
+    assert out_mask.dtype == torch.long
+    assert set(out_mask.unique().tolist()) == {0, 1, 2}
+
+
+@pytest.mark.parametrize("t", [T.RandomNoise(0.1), T.RandomContrast((0.5, 1.5)), T.RandomBrightness(0.3)],
+                         ids=lambda t: type(t).__name__)
+def test_intensity_transforms_never_touch_the_mask(t):
+    images, masks = _squares()
+    _, out_mask = t(images, mask=masks, generator=_gen())
+    assert torch.equal(out_mask, masks)
+
+
+def test_hand_written_grid_matches_torchvision_per_image():
+    x = torch.rand(3, 1, 24, 40)
+    angle, dx, dy = torch.tensor([30.0, -45.0, 90.0]), torch.tensor([3.0, -2.5, 0.0]), torch.tensor([1.0, 4.0, -7.0])
+    grid = torch.nn.functional.affine_grid(T._affine_theta(angle, dx, dy, 24, 40), [3, 1, 24, 40], align_corners=False)
+    ours = torch.nn.functional.grid_sample(x, grid, align_corners=False)
+    for i in range(3):
+        # torchvision's affine turns clockwise for a positive angle, its rotate counter-clockwise
+        ref = tvf.affine(x[i], angle=-angle[i].item(), translate=[dx[i].item(), dy[i].item()], scale=1.0,
+                         shear=[0.0, 0.0], interpolation=InterpolationMode.BILINEAR)
+        assert torch.allclose(ours[i], ref, atol=1e-5)
+
+
+def test_random_crop_matches_slicing():
+    x = torch.rand(5, 2, 20, 20)
+    out = T.RandomCrop((8, 12))(x, generator=_gen())
+    for o, xi in zip(out, x):
+        hits = [(t, l) for t in range(13) for l in range(9) if torch.equal(xi[:, t:t + 8, l:l + 12], o)]
+        assert hits, "each crop is a window of its own image"
+
+
+# ---------------------------------------------------------------- deterministic functions vs torch
+
+def test_rotate_90_equals_rot90():
+    x = torch.rand(2, 1, 16, 16)
+    assert torch.allclose(T.rotate(x, 90)[..., 1:-1, 1:-1], torch.rot90(x, 1, (-2, -1))[..., 1:-1, 1:-1], atol=1e-5)
+    mask = torch.randint(0, 4, (16, 16))
+    assert torch.equal(T.rotate(mask, 90), torch.rot90(mask, 1, (-2, -1)))
+
+
+def _roll_zero(x, dx, dy):
+    """torch.roll with the wrapped-around pixels set to 0."""
+    out = torch.roll(x, shifts=(dy, dx), dims=(-2, -1))
+    if dy > 0:
+        out[..., :dy, :] = 0
+    elif dy < 0:
+        out[..., dy:, :] = 0
+    if dx > 0:
+        out[..., :, :dx] = 0
+    elif dx < 0:
+        out[..., :, dx:] = 0
+    return out
+
+
+@pytest.mark.parametrize("dx, dy", [(3, 0), (0, -2), (-4, 5)])
+def test_integer_shift_equals_roll_with_zero_fill(dx, dy):
+    x = torch.rand(2, 1, 16, 20)
+    assert torch.allclose(T.shift(x, dx, dy), _roll_zero(x, dx, dy), atol=1e-5)
+    mask = torch.randint(0, 3, (1, 16, 20))
+    assert torch.equal(T.shift(mask, dx, dy, nearest=True), _roll_zero(mask, dx, dy))
+
+
+def test_flip_and_crop_equal_torch():
+    x = torch.rand(2, 1, 10, 12)
+    assert torch.equal(T.flip(x), torch.flip(x, (-1,)))
+    assert torch.equal(T.flip(x, horizontal=False), torch.flip(x, (-2,)))
+    assert torch.equal(T.crop(x, 2, 3, 5, 4), x[..., 2:7, 3:7])
+
+
+def test_noise_sd_matches_request():
+    x = torch.full((4, 1, 64, 64), 0.5)
+    out = T.add_noise(x, 0.05, generator=_gen())
+    assert abs((out - x).std().item() - 0.05) < 0.002 and abs((out - x).mean().item()) < 0.002
+    out = T.RandomNoise((0.02, 0.06))(x, generator=_gen())
+    sds = (out - x).std(dim=(1, 2, 3))
+    assert ((sds > 0.019) & (sds < 0.061)).all() and sds.max() - sds.min() > 0.005
+
+
+def test_contrast_and_brightness_formulas():
+    x = torch.rand(3, 1, 16, 16) * 0.4 + 0.3
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    assert torch.allclose(T.adjust_contrast(x, 1.5), (1.5 * x + (1 - 1.5) * mean).clamp(0, 1), atol=1e-6)
+    assert torch.allclose(T.adjust_contrast(x, 0.5), tvf.adjust_contrast(x, 0.5), atol=1e-6)
+    assert torch.allclose(T.adjust_brightness(x, 0.2), x + 0.2)
+    assert T.adjust_brightness(x, 0.9).max() == 1 and T.adjust_brightness(x, -0.9).min() == 0
+    out = T.RandomContrast((0.5, 1.5))(x, generator=_gen())
+    factors = (out - out.mean((1, 2, 3), keepdim=True)).std((1, 2, 3)) / (x - mean).std((1, 2, 3))
+    assert ((factors > 0.5 - 1e-4) & (factors < 1.5 + 1e-4)).all()
+
+
+# ---------------------------------------------------------------- probability p
+
+@pytest.mark.parametrize("t, out_size", ALL, ids=IDS)
+def test_p_zero_is_identity_and_p_one_always_applies(t, out_size):
+    images, masks = _squares()
+    images = images * 0.8 + 0.1  # away from 0 and 1, so that every change shows
+    out, out_mask = dataclasses.replace(t, p=0.0)(images, mask=masks, generator=_gen())
+    if out_size == 32:  # (a crop with p=0 is the centre crop)
+        assert torch.equal(out, images) and torch.equal(out_mask, masks)
+    out = dataclasses.replace(t, p=1.0)(images, generator=_gen())
+    if out_size == 32:
+        assert all(not torch.equal(o, i) for o, i in zip(out, images))
+
+
+def test_p_selects_about_p_of_the_images():
+    x = torch.full((400, 1, 4, 4), 0.5)
+    out = T.RandomBrightness((0.1, 0.2), p=0.3)(x, generator=_gen())
+    changed = (out != x).flatten(1).any(1).float().mean().item()
+    assert 0.22 < changed < 0.38
+
+
+# ---------------------------------------------------------------- clinical safety and errors
+
+def test_chest_xray_default_has_no_flip():
+    pipeline = T.default_augmentation("chest_xray")
+    assert not any(isinstance(t, T.RandomFlip) for t in pipeline)
+    assert "horizontal flip" in T.UNSAFE["chest_xray"]
+    assert T.unsafe_steps("chest_xray", [T.RandomFlip()])
+
+
+@pytest.mark.parametrize("kind", T.KINDS)
+def test_defaults_are_safe_for_their_kind(kind):
+    pipeline = T.default_augmentation(kind)
+    assert T.unsafe_steps(kind, pipeline) == []
+    images, masks = _squares(n=4)
+    out, out_mask = pipeline(images, mask=masks, generator=_gen())
+    assert out.shape == images.shape and out_mask.shape == masks.shape
+
+
+def test_unsafe_steps_catches_large_rotation():
+    assert T.unsafe_steps("chest_xray", [T.RandomRotate(45)])
+    assert T.unsafe_steps("chest_xray", [T.RandomRotate(5)]) == []
+
+
+def test_clear_errors():
+    with pytest.raises(ValueError, match="Hounsfield"):
+        T.RandomRotate(10)(torch.full((1, 1, 8, 8), 400.0))
+    with pytest.raises(ValueError, match="float"):
+        T.RandomFlip()(torch.zeros(1, 1, 8, 8, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="does not match"):
+        T.RandomFlip()(torch.rand(2, 1, 8, 8), mask=torch.zeros(3, 8, 8))
+    with pytest.raises(ValueError, match="larger than the images"):
+        T.RandomCrop(16)(torch.rand(2, 1, 8, 8))
+    with pytest.raises(ValueError, match="choose one of"):
+        T.default_augmentation("pet")
+    with pytest.raises(ValueError, match="probability"):
+        T.RandomFlip(p=1.5)
+
+
+def test_docstring_examples_run():
+    assert doctest.testmod(T, raise_on_error=False).failed == 0

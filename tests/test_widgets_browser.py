@@ -1,0 +1,348 @@
+"""The widgets in a real JupyterLab, driven by headless Chromium through Playwright.
+
+One JupyterLab server for the whole module (127.0.0.1, a free port, a token,
+a temporary root folder holding copies of the notebooks). Each test opens one
+notebook with ``?reset``, waits for the kernel, runs all cells, then moves the
+widgets' controls with the keyboard and the mouse and checks that the picture
+(the PNG bytes behind the <img>) and the printed read-out change.
+
+Needs Debian's Chromium at /usr/bin/chromium (``.ci/install-browser.sh``) and
+the ``playwright`` package (dev extra). Never ``playwright install``.
+Run alone with: python3 -m pytest tests/test_widgets_browser.py -s
+(-s prints the timings and the browser version; RADLAB_SCREENSHOTS=folder keeps
+a screenshot of each widget after its checks.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+FIXTURE = "tests/fixtures/widgets_demo.ipynb"
+# notebook (relative to the project root) -> the widgets it must show
+NOTEBOOKS = {
+    FIXTURE: ("window", "augment", "conv"),
+    "notebooks/01_input_data.ipynb": ("window",),
+    "notebooks/02_augmentation.ipynb": ("augment",),
+}
+SERVER_START_S = 60
+RUN_S = {FIXTURE: 45}  # seconds for "Run All" to finish; lessons get LESSON_RUN_S
+LESSON_RUN_S = 90
+STEP_MS = 15_000  # one widget reacting to one action
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # the skip below says what to install
+    sync_playwright = None
+
+
+def _log(message: str) -> None:
+    print(f"[browser-test] {message}", flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _server_env(tmp: Path) -> dict:
+    """The server's (and kernel's) environment: temporary home, quiet JupyterLab, the course's settings."""
+    import matplotlib
+
+    env = dict(os.environ)
+    home = tmp / "home"
+    for sub in ("config", "cache", "data", "runtime"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    settings = tmp / "lab-settings"
+    notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification.parent.mkdir(parents=True)
+    notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # Render every cell (no virtual scrolling), so widgets far down a lesson are in the page.
+    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text(json.dumps({"windowingMode": "none"}))
+    env.update(
+        HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_CACHE_HOME=str(home / "cache"),
+        XDG_DATA_HOME=str(home / "data"), XDG_RUNTIME_DIR=str(home / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(tmp / "lab-workspaces"),
+        RADLAB_MODE="smoke",
+        # the kernel imports radlab from this checkout even when it is not pip-installed
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+        # reuse matplotlib's font cache instead of rebuilding it in the temporary home
+        MPLCONFIGDIR=os.environ.get("MPLCONFIGDIR") or matplotlib.get_configdir(),
+    )
+    if os.environ.get("RADLAB_DATA"):
+        env["RADLAB_DATA"] = os.environ["RADLAB_DATA"]
+    return env
+
+
+def _wait_for_server(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"JupyterLab exited at once (code {proc.returncode}); its log:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"JupyterLab did not answer within {SERVER_START_S} s; its log:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """One JupyterLab server for this module; yields (base URL, token). Stopped by its PID."""
+    if sync_playwright is None:
+        pytest.skip("the Python package playwright is missing: pip install -e '.[dev]'")
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is missing at /usr/bin/chromium: run `sudo bash .ci/install-browser.sh`")
+    if shutil.which("jupyter") is None and not _has_module("jupyterlab"):
+        pytest.skip("JupyterLab is not installed: pip install -e .")
+    tmp = tmp_path_factory.mktemp("lab")
+    root = tmp / "root"
+    shutil.copytree(ROOT / "notebooks", root / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    (root / "tests" / "fixtures").mkdir(parents=True)
+    shutil.copy(ROOT / FIXTURE, root / FIXTURE)
+    port, token = _free_port(), uuid.uuid4().hex
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # without it the server refuses to start as root
+    log = tmp / "jupyterlab.log"
+    started = time.monotonic()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(command, cwd=root, env=_server_env(tmp), stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_server(f"{base}/api/status?token={token}", proc, log)
+        _log(f"JupyterLab up in {time.monotonic() - started:.1f} s on port {port}")
+        yield base, token, log
+    finally:
+        proc.send_signal(signal.SIGTERM)  # lets the server shut its kernels down
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+@pytest.fixture(scope="module")
+def browser(lab):
+    """Debian's headless Chromium, launched by Playwright (no downloaded browser)."""
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        _log(f"Chromium {chromium.version}")
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+# ---------------------------------------------------------------- helpers --
+
+PNG_DIGEST_JS = """async (img) => {
+    const bytes = await (await fetch(img.src)).arrayBuffer();
+    const digest = await crypto.subtle.digest('SHA-256', bytes);
+    return Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, '0')).join('');
+}"""
+
+
+def _picture(widget, index: int = -1) -> str:
+    """SHA-256 of the PNG bytes behind one <img> of a widget (by position; -1: the last)."""
+    images = widget.locator("img.widget-image")
+    image = images.last if index == -1 else images.nth(index)
+    expect(image).to_have_attribute("src", re.compile(r"\S"), timeout=STEP_MS)
+    return image.evaluate(PNG_DIGEST_JS)
+
+
+def _readout(widget) -> str:
+    return widget.locator(".radlab-readout").inner_text()
+
+
+def _press(widget, slider_index: int, key: str, times: int) -> str:
+    """Focus one slider's handle and press a key several times; return the slider's own read-out."""
+    slider = widget.locator(".widget-slider").nth(slider_index)
+    handle = slider.locator(".noUi-handle")
+    before = slider.locator(".widget-readout").inner_text()
+    handle.focus()
+    for _ in range(times):
+        handle.press(key)
+    return _changed(lambda: slider.locator(".widget-readout").inner_text(), before, "slider's own read-out")
+
+
+def _until(check, what: str):
+    """Wait until check() gives something true; return it."""
+    deadline = time.monotonic() + STEP_MS / 1000
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.1)
+    pytest.fail(f"Waited {STEP_MS / 1000:.0f} s for {what}.")
+
+
+def _changed(get, old, what: str):
+    """Wait until get() differs from old; return the new value."""
+    return _until(lambda: (lambda new: new if new != old else None)(get()), f"the {what} to change from {old!r}")
+
+
+def _number_after(text: str, label: str) -> float:
+    match = re.search(rf"{label}\s*(-?\d+(?:\.\d+)?)", text)
+    assert match, f"no '{label} <number>' in the read-out {text!r}"
+    return float(match.group(1))
+
+
+def _start(page, base: str, token: str, notebook: str) -> None:
+    """Open a notebook on a fresh layout, wait for its kernel, and click Run All Cells."""
+    page.goto(f"{base}/lab/tree/{notebook}?reset&token={token}")
+    # The toolbar says idle before a kernel exists; the status bar names the kernel once it is there.
+    expect(page.locator("#jp-main-statusbar")).to_contain_text(
+        re.compile(r"\(ipykernel\) \| Idle"), timeout=SERVER_START_S * 1000)
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+
+
+def _wait_until_run(page, notebook: str, run_s: float) -> None:
+    """Wait until no cell is queued or running, then fail on a traceback or a cell left unrun."""
+    prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt")
+
+    def counts() -> tuple[int, int]:  # (cells queued or running, cells done)
+        texts = prompts.all_inner_texts()
+        return sum("[*]" in t for t in texts), sum(bool(re.search(r"\[\d+\]", t)) for t in texts)
+
+    deadline = time.monotonic() + run_s
+    while time.monotonic() < deadline:
+        running, done = counts()
+        if running == 0 and done > 0:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"{notebook} did not finish running within {run_s:.0f} s.")
+    # JupyterLab draws a raised exception as stderr text holding the traceback.
+    errors = page.locator('[data-mime-type="application/vnd.jupyter.stderr"]', has_text="Traceback")
+    if errors.count():
+        pytest.fail(f"{notebook} raised an error when run:\n{errors.first.inner_text()[-3000:]}")
+    not_run = [t for t in prompts.all_inner_texts() if "[ ]" in t]
+    if not_run:
+        pytest.fail(f"{notebook}: {len(not_run)} code cells did not run after Run All.")
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    """One browser tab for all notebooks: after the first, JupyterLab loads from the browser's cache."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1600})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+# ----------------------------------------------------------- widget checks --
+
+def _check_window_viewer(page) -> None:
+    viewer = page.locator(".radlab-window-viewer").first
+    viewer.wait_for(state="attached", timeout=STEP_MS)
+    viewer.scroll_into_view_if_needed()
+    picture, text = _picture(viewer), _readout(viewer)
+    level = _number_after(text, "L")
+    slider_value = float(_press(viewer, 0, "ArrowRight", 5))  # the level slider, one HU per key
+    assert slider_value == level + 5, f"level slider went from {level} to {slider_value} on 5 x ArrowRight"
+    _until(lambda: _number_after(_readout(viewer), "L") == slider_value,
+           f"the window read-out to print L {slider_value:g} (it says {_readout(viewer)!r})")
+    picture = _changed(lambda: _picture(viewer), picture, "windowed picture after moving the level slider")
+    text = _readout(viewer)
+    viewer.locator("select").select_option(index=viewer.locator("select option").count() - 1)  # another preset
+    _changed(lambda: _readout(viewer), text, "window read-out after choosing a preset")
+    _changed(lambda: _picture(viewer), picture, "windowed picture after choosing a preset")
+
+
+def _check_augment_explorer(page) -> None:
+    explorer = page.locator(".radlab-augment-explorer").first
+    explorer.wait_for(state="attached", timeout=STEP_MS)
+    explorer.scroll_into_view_if_needed()
+    picture, text = _picture(explorer), _readout(explorer)
+    angle = _number_after(text, "rotation")
+    slider_value = float(_press(explorer, 0, "ArrowRight", 5))  # rotation, one degree per key
+    assert slider_value == angle + 5, f"rotation slider went from {angle} to {slider_value} on 5 x ArrowRight"
+    _until(lambda: _number_after(_readout(explorer), "rotation") == slider_value,
+           f"the read-out to print rotation {slider_value:g} (it says {_readout(explorer)!r})")
+    picture = _changed(lambda: _picture(explorer), picture, "augmented picture after moving the rotation slider")
+    text = _readout(explorer)
+    explorer.get_by_role("button", name=re.compile("New random draw")).click()
+    _changed(lambda: _readout(explorer), text, "augmentation read-out after a random draw")
+    _changed(lambda: _picture(explorer), picture, "augmented picture after a random draw")
+
+
+def _check_conv_playground(page) -> None:
+    playground = page.locator(".radlab-conv-playground").first
+    playground.wait_for(state="attached", timeout=STEP_MS)
+    playground.scroll_into_view_if_needed()
+    picture, text = _picture(playground), _readout(playground)
+    stride = _press(playground, 0, "ArrowRight", 1)  # stride 1 -> 2
+    _until(lambda: f")//{stride} + 1" in _readout(playground),
+           f"the read-out to use stride {stride} (it says {_readout(playground)!r})")
+    assert _readout(playground) != text
+    _changed(lambda: _picture(playground), picture, "convolution output after moving the stride slider")
+
+
+WIDGET_CLASSES = {"window": "window-viewer", "augment": "augment-explorer", "conv": "conv-playground"}
+CHECKS = {"window": _check_window_viewer, "augment": _check_augment_explorer, "conv": _check_conv_playground}
+
+
+@pytest.mark.parametrize("notebook", list(NOTEBOOKS))
+def test_widgets_react_in_jupyterlab(lab, page, notebook):
+    """The notebook runs without error in JupyterLab, and each widget reacts to its controls."""
+    if not (ROOT / notebook).is_file():
+        pytest.skip(f"{notebook} is not written yet; the fixture notebook covers the widgets meanwhile")
+    base, token, log = lab
+    t0 = time.monotonic()
+    passed = False
+    try:
+        _start(page, base, token, notebook)
+        _log(f"{notebook}: page loaded, kernel idle, Run All clicked: {time.monotonic() - t0:.1f} s")
+        _wait_until_run(page, notebook, RUN_S.get(notebook, LESSON_RUN_S))
+        _log(f"{notebook}: finished running: {time.monotonic() - t0:.1f} s")
+        for kind in NOTEBOOKS[notebook]:
+            CHECKS[kind](page)
+        _log(f"{notebook}: widgets checked: {time.monotonic() - t0:.1f} s")
+        passed = True
+        if os.environ.get("RADLAB_SCREENSHOTS"):  # a folder: keep a picture of each widget to look at
+            shots = Path(os.environ["RADLAB_SCREENSHOTS"])
+            shots.mkdir(parents=True, exist_ok=True)
+            for kind in NOTEBOOKS[notebook]:
+                widget = page.locator(f".radlab-{WIDGET_CLASSES[kind]}").first
+                widget.scroll_into_view_if_needed()
+                widget.screenshot(path=str(shots / f"{Path(notebook).stem}-{kind}.png"))
+    finally:
+        if not passed:  # leave evidence next to the server log
+            shot = log.parent / f"failed-{Path(notebook).stem}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            _log(f"screenshot of the failure: {shot}; server log: {log}")
