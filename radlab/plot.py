@@ -7,12 +7,14 @@ draw into an axes of your own instead (then the figure is yours to show).
 Nothing here changes matplotlib's global settings.
 
 Images may be NumPy arrays or torch tensors, shaped (H, W) or (1, H, W), in
-Hounsfield units (HU) or already scaled to [0, 1]. A ``window`` is ``None``
-(show the values as they are), a ``(level, width)`` pair in HU, a preset name
-from ``rl.WINDOWS`` ("brain", "lung", ...) or a ``radlab.dicom.Window``.
+Hounsfield units (HU) or already scaled to [0, 1] (``show`` and ``grid`` also
+take colour pictures, (H, W, 3)). A ``window`` is ``None`` (show the values as
+they are, and say so), a ``(level, width)`` pair in HU, a preset name from
+``rl.WINDOWS`` ("brain", "lung", ...) or a ``radlab.dicom.Window``; every
+figure states the window it used.
 
 The widgets in ``radlab.widgets`` are built on the plain functions here:
-``window_stats``, ``convolve``, ``augmented`` and ``image_png``.
+``window_stats``, ``augmented``, ``convolve``, ``conv_display`` and ``image_png``.
 
 Example:
     >>> import numpy as np
@@ -456,34 +458,44 @@ def conv_figure(image, kernel, *, stride: int = 1, padding: int = 0) -> Figure:
 
 # ----------------------------------------------------------------- curves --
 
-def learning_curves(history: Mapping[str, Sequence[float]], *, metrics: Iterable[str] = ("loss",),
-                    ax: Axes | None = None) -> Figure:
-    """Training and validation curves per epoch, one panel per metric.
+def _curves(history: Mapping, metric: str) -> dict[str, list[float]]:
+    """{"train": [...], "val": [...]} for one metric; ``val_metric`` stands for the metric the history names."""
+    found = {}
+    for split in ("train", "val"):
+        values = history.get(f"{split}_{metric}")
+        if values is None and metric in (history.get("metric"), "metric"):
+            values = history.get(f"{split}_metric")  # rl.train.History: metric="auc", val_metric=[...]
+        if values is not None and len(values):
+            found[split] = [float(v) for v in values]
+    return found
+
+
+def learning_curves(history, *, metrics: Iterable[str] = ("loss",), ax: Axes | None = None) -> Figure:
+    """Training and validation curves per epoch, one panel per metric, the best epoch marked.
 
     Args:
-        history: e.g. {"epoch": [...], "train_loss": [...], "val_loss": [...], "val_auc": [...],
-            "best_epoch": 7}, as ``rl.train.fit`` returns it.
-        metrics: names without the train_/val_ prefix.
+        history: what ``rl.train.fit`` returns (or its ``as_dict()``), or a dict such as
+            {"epoch": [...], "train_loss": [...], "val_loss": [...], "val_auc": [...], "best_epoch": 7}.
+        metrics: names without the train_/val_ prefix, e.g. ("loss", "auc").
         ax: draw every metric into this one axes instead.
     """
-    metrics = list(metrics)
-    found = [m for m in metrics if f"train_{m}" in history or f"val_{m}" in history]
-    if not found:
-        raise ValueError(f"The history has none of {metrics} (keys: {', '.join(history)}).")
+    history = history.as_dict() if hasattr(history, "as_dict") else dict(history)
+    curves = {m: c for m in metrics if (c := _curves(history, m))}
+    if not curves:
+        raise ValueError(f"The history has none of {list(metrics)} (keys: {', '.join(history)}).")
     fig = _figure_of(ax) if ax is not None else None
     if ax is None:
-        fig, axes = _new_figure(1, len(found), figsize=(3.4 * len(found), 2.8))
-    for i, metric in enumerate(found):
+        fig, axes = _new_figure(1, len(curves), figsize=(3.4 * len(curves), 2.8))
+    best = history.get("best_epoch")
+    for i, (metric, found) in enumerate(curves.items()):
         target = ax if ax is not None else axes[0, i]
-        for split, style in (("train", "-"), ("val", "--")):
-            values = history.get(f"{split}_{metric}")
-            if values is not None and len(values):
-                epochs = history.get("epoch")
-                epochs = list(range(1, len(values) + 1)) if epochs is None else list(epochs)
-                target.plot(epochs[: len(values)], list(values), style, marker=".", label=f"{split} {metric}")
-        if history.get("best_epoch") is not None:
-            target.axvline(history["best_epoch"], color="tab:green", lw=1, ls=":",
-                           label=f"best epoch {history['best_epoch']}" if i == 0 or ax is None else None)
+        for split, values in found.items():
+            epochs = history.get("epoch")
+            epochs = list(range(1, len(values) + 1)) if epochs is None or not len(epochs) else list(epochs)
+            epochs = epochs[: len(values)]
+            target.plot(epochs, values, "-" if split == "train" else "--", marker=".", label=f"{split} {metric}")
+        if best is not None and (ax is None or i == 0):
+            target.axvline(best, color="tab:green", lw=1, ls=":", label=f"best epoch {best}")
         target.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         target.set_xlabel("epoch")
         target.set_ylabel(metric if ax is None else "value")

@@ -301,7 +301,7 @@ def _update_best(model, state: dict, score: float, higher_is_better: bool, epoch
     history = state["history"]
     best = history.best_score
     if best is None or math.isnan(best):
-        improved = not (best is not None and math.isnan(score))  # first epoch (or NaN so far) counts
+        improved = True  # the first epoch; or no usable score yet (no val): the latest weights are kept
     else:
         improved = score > best if higher_is_better else score < best
     if improved:
@@ -611,7 +611,8 @@ def _arguments(argv) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, help="default: per data set (1 in smoke mode)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, help="peak learning rate of the one-cycle schedule")
-    p.add_argument("--size", type=int, default=28, help="image size in pixels (MedMNIST: 28, 64, 128, 224)")
+    p.add_argument("--size", type=int, help="image size in pixels (MedMNIST: 28 (default), 64, 128, 224; "
+                                            "phantoms: 64 by default)")
     p.add_argument("--mode", choices=config.MODES, help="run mode (default: radlab.config.mode())")
     p.add_argument("--root", help="data root holding medmnist/ (default: radlab.config.data_root())")
     p.add_argument("--seed", type=int, default=0)
@@ -649,7 +650,8 @@ def run_study(args: argparse.Namespace) -> dict:
 
     mode = args.mode or config.mode()
     recipe = RECIPES.get(args.data, DEFAULT_RECIPE)
-    splits = load_splits(args.data, size=args.size, root=args.root, mode=mode)
+    size = args.size or (64 if args.data in PHANTOMS else 28)
+    splits = load_splits(args.data, size=size, root=args.root, mode=mode)
     (x, y), (xv, yv), (xt, yt) = splits["train"], splits["val"], splits["test"]
     num_classes = int(max(y.max(), yv.max(), yt.max())) + 1
     model = _build(args, recipe, x.shape[1], num_classes)
@@ -664,7 +666,7 @@ def run_study(args: argparse.Namespace) -> dict:
     threshold = metrics.operating_point(yv.numpy(), val_prob[:, 1])["threshold"] if num_classes == 2 else None
     return {
         "data": args.data, "model": args.model or recipe["model"], "seed": args.seed, "mode": mode,
-        "size": args.size, "device": history.device, "threads": torch.get_num_threads(),
+        "size": size, "device": history.device, "threads": torch.get_num_threads(),
         "augmentation": repr(augment) if augment is not None else None,
         "cases": {s: len(xy[1]) for s, xy in splits.items()},
         "epochs": epochs, "epochs_run": len(history.epoch), "best_epoch": history.best_epoch,

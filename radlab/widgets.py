@@ -101,7 +101,8 @@ def window_viewer(hu, *, preset: str = "brain", title: str = "") -> W.VBox:
     widths = [int(w.width) for w in dicom.WINDOWS.values()]
     options = [(f"{name} (W {w.width:g} / L {w.level:g})", name) for name, w in dicom.WINDOWS.items()]
     menu = W.Dropdown(options=options, value=preset, description="preset")
-    level = W.IntSlider(value=int(start.level), min=min(-1200, *levels), max=max(2000, *levels), description="level (HU)")
+    level = W.IntSlider(value=int(start.level), min=min(-1200, *levels), max=max(2000, *levels),
+                        description="level (HU)")
     width = W.IntSlider(value=int(start.width), min=1, max=max(4000, *widths), description="width (HU)")
     picture = _picture(b"")
     readout = _readout()
@@ -119,9 +120,12 @@ def window_viewer(hu, *, preset: str = "brain", title: str = "") -> W.VBox:
     def choose(change):
         if change["new"] is None:
             return
+        chosen = dicom.WINDOWS[change["new"]]
         busy[0] = True
-        level.value, width.value = int(dicom.WINDOWS[change["new"]].level), int(dicom.WINDOWS[change["new"]].width)
-        busy[0] = False
+        try:
+            level.value, width.value = int(chosen.level), int(chosen.width)
+        finally:
+            busy[0] = False
         draw()
 
     menu.observe(choose, names="value")
@@ -178,15 +182,19 @@ def augment_explorer(image, *, mask=None, seed: int = 0) -> W.VBox:
         readout.value = _augment_text(v)
 
     def random_draw(_=None):
+        values = {"angle": int(rng.integers(-20, 21)),
+                  "dx": int(rng.integers(-reach // 2, reach // 2 + 1)),
+                  "dy": int(rng.integers(-reach // 2, reach // 2 + 1)),
+                  "noise": round(float(rng.uniform(0.0, 0.1)), 2),
+                  "contrast": round(round(float(rng.uniform(0.75, 1.25)) / 0.05) * 0.05, 2),
+                  "brightness": round(float(rng.uniform(-0.15, 0.15)), 2)}
         state["busy"] = True  # move every slider, then draw once
-        sliders["angle"].value = int(rng.integers(-20, 21))
-        sliders["dx"].value = int(rng.integers(-reach // 2, reach // 2 + 1))
-        sliders["dy"].value = int(rng.integers(-reach // 2, reach // 2 + 1))
-        sliders["noise"].value = round(float(rng.uniform(0.0, 0.1)), 2)
-        sliders["contrast"].value = round(float(rng.uniform(0.75, 1.25)) / 0.05) * 0.05
-        sliders["brightness"].value = round(float(rng.uniform(-0.15, 0.15)), 2)
+        try:
+            for name, value in values.items():
+                sliders[name].value = value
+        finally:
+            state["busy"] = False
         state["noise_seed"] += 1  # a new draw also draws new noise
-        state["busy"] = False
         draw()
 
     for s in sliders.values():

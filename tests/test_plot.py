@@ -217,6 +217,14 @@ def test_learning_curves_mark_the_best_epoch():
         plot.learning_curves(history, metrics=("dice",))
 
 
+def test_learning_curves_read_a_fit_history():
+    history = {"metric": "auc", "epoch": [1, 2], "train_loss": [0.7, 0.5], "val_loss": [0.6, 0.55],
+               "val_metric": [0.7, 0.8], "best_epoch": 2}  # the shape of rl.train.History.as_dict()
+    fig = plot.learning_curves(history, metrics=("loss", "auc"))
+    assert [line.get_label() for line in fig.axes[1].lines] == ["val auc", "best epoch 2"]
+    assert list(fig.axes[1].lines[0].get_ydata()) == [0.7, 0.8]
+
+
 def test_roc_has_diagonal_and_operating_point():
     ax = plot.roc([0, 0.2, 1], [0, 0.8, 1], auc=0.8, point=(0.2, 0.8)).axes[0]
     labels = [line.get_label() for line in ax.lines]

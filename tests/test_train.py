@@ -296,3 +296,18 @@ def test_command_writes_the_json_report(medmnist_root, tmp_path, capsys):
         assert {"auc", "accuracy", "sensitivity", "specificity"} <= report[split].keys()
     printed = capsys.readouterr().out
     assert "test" in printed and "threshold" in printed and "images/s" in printed
+
+
+def test_without_validation_the_last_weights_are_kept():
+    saved = {}
+    net = tiny_net()
+    history = train.fit(net, toy_task(), epochs=3, callback=lambda e, h: saved.update({e: snapshot(net)}), **FAST)
+    assert history.metric == "loss" and math.isnan(history.val_loss[-1])
+    assert history.best_epoch == 3 and same_state(net.state_dict(), saved[3])
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    result = doctest.testmod(train, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -3,8 +3,9 @@
 One JupyterLab server for the whole module (127.0.0.1, a free port, a token,
 a temporary root folder holding copies of the notebooks). Each test opens one
 notebook with ``?reset``, waits for the kernel, runs all cells, then moves the
-widgets' controls with the keyboard and the mouse and checks that the picture
-(the PNG bytes behind the <img>) and the printed read-out change.
+widgets' controls (arrow keys on a slider handle, a preset menu, a button)
+and checks that the picture (the PNG bytes behind the <img>) and the printed
+read-out change.
 
 Needs Debian's Chromium at /usr/bin/chromium (``.ci/install-browser.sh``) and
 the ``playwright`` package (dev extra). Never ``playwright install``.
@@ -15,6 +16,7 @@ a screenshot of each widget after its checks.)
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -84,14 +86,12 @@ def _server_env(tmp: Path) -> dict:
         HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_CACHE_HOME=str(home / "cache"),
         XDG_DATA_HOME=str(home / "data"), XDG_RUNTIME_DIR=str(home / "runtime"),
         JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(tmp / "lab-workspaces"),
-        RADLAB_MODE="smoke",
+        RADLAB_MODE="smoke",  # RADLAB_DATA passes through unchanged
         # the kernel imports radlab from this checkout even when it is not pip-installed
         PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
         # reuse matplotlib's font cache instead of rebuilding it in the temporary home
         MPLCONFIGDIR=os.environ.get("MPLCONFIGDIR") or matplotlib.get_configdir(),
     )
-    if os.environ.get("RADLAB_DATA"):
-        env["RADLAB_DATA"] = os.environ["RADLAB_DATA"]
     return env
 
 
@@ -111,17 +111,18 @@ def _wait_for_server(url: str, proc: subprocess.Popen, log: Path) -> None:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """One JupyterLab server for this module; yields (base URL, token). Stopped by its PID."""
+    """One JupyterLab server for this module; yields (base URL, token, log path). Stopped by its PID."""
     if sync_playwright is None:
         pytest.skip("the Python package playwright is missing: pip install -e '.[dev]'")
     if not CHROMIUM.exists():
         pytest.skip("Chromium is missing at /usr/bin/chromium: run `sudo bash .ci/install-browser.sh`")
-    if shutil.which("jupyter") is None and not _has_module("jupyterlab"):
+    if importlib.util.find_spec("jupyterlab") is None:
         pytest.skip("JupyterLab is not installed: pip install -e .")
     tmp = tmp_path_factory.mktemp("lab")
     root = tmp / "root"
-    shutil.copytree(ROOT / "notebooks", root / "notebooks",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    if (ROOT / "notebooks").is_dir():  # the lessons and what sits beside them (figures), not checkpoints
+        shutil.copytree(ROOT / "notebooks", root / "notebooks",
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pt", "*.pth"))
     (root / "tests" / "fixtures").mkdir(parents=True)
     shutil.copy(ROOT / FIXTURE, root / FIXTURE)
     port, token = _free_port(), uuid.uuid4().hex
@@ -148,12 +149,6 @@ def lab(tmp_path_factory):
             proc.wait(timeout=5)
 
 
-def _has_module(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
-
-
 @pytest.fixture(scope="module")
 def browser(lab):
     """Debian's headless Chromium, launched by Playwright (no downloaded browser)."""
@@ -175,10 +170,9 @@ PNG_DIGEST_JS = """async (img) => {
 }"""
 
 
-def _picture(widget, index: int = -1) -> str:
-    """SHA-256 of the PNG bytes behind one <img> of a widget (by position; -1: the last)."""
-    images = widget.locator("img.widget-image")
-    image = images.last if index == -1 else images.nth(index)
+def _picture(widget) -> str:
+    """SHA-256 of the PNG bytes behind the widget's last <img> (the picture that reacts)."""
+    image = widget.locator("img.widget-image").last
     expect(image).to_have_attribute("src", re.compile(r"\S"), timeout=STEP_MS)
     return image.evaluate(PNG_DIGEST_JS)
 
