@@ -286,9 +286,10 @@ def test_checkpoint_from_other_settings_is_not_mixed_in(tmp_path):
 def test_command_writes_the_json_report(medmnist_root, tmp_path, capsys):
     out = tmp_path / "out.json"
     code = train.main(["--data", "breastmnist", "--epochs", "1", "--mode", "smoke", "--seed", "0",
-                       "--root", str(medmnist_root), "--json", str(out)])
+                       "--threshold", "youden", "--root", str(medmnist_root), "--json", str(out), "--quiet"])
     assert code == 0
     report = json.loads(out.read_text())
+    assert report["threshold_rule"] == "youden on validation" and report["cases"]["train"] == 256
     for key in ("data", "model", "seed", "mode", "device", "epochs_run", "best_epoch", "threshold",
                 "train_seconds", "images_per_sec", "val", "test", "history", "command"):
         assert key in report, key
@@ -311,3 +312,13 @@ def test_docstring_example_runs():
 
     result = doctest.testmod(train, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_command_fixed_threshold_and_its_check(medmnist_root, tmp_path):
+    out = tmp_path / "out.json"
+    train.main(["--data", "pneumoniamnist", "--epochs", "1", "--mode", "smoke", "--threshold", "0.3",
+                "--augment", "none", "--root", str(medmnist_root), "--json", str(out), "--quiet"])
+    report = json.loads(out.read_text())
+    assert report["threshold"] == 0.3 and report["test"]["threshold"] == 0.3 and report["augmentation"] is None
+    with pytest.raises(SystemExit):
+        train.main(["--threshold", "1.5"])

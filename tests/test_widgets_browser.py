@@ -44,6 +44,7 @@ NOTEBOOKS = {
     FIXTURE: ("window", "augment", "conv"),
     "notebooks/01_input_data.ipynb": ("window",),
     "notebooks/02_augmentation.ipynb": ("augment",),
+    "notebooks/03_building_blocks.ipynb": ("conv",),
 }
 SERVER_START_S = 60
 RUN_S = {FIXTURE: 45}  # seconds for "Run All" to finish; lessons get LESSON_RUN_S
