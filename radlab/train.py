@@ -752,7 +752,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    report = run_study(args)
+    try:
+        report = run_study(args)
+    except KeyboardInterrupt:
+        again = "the same command" if args.checkpoint else "it with --checkpoint PATH so that it can resume"
+        print(f"\nInterrupted. Run {again}: training continues from the last finished epoch.", file=sys.stderr)
+        return 130
     report["command"] = "python -m radlab.train " + shlex.join(sys.argv[1:] if argv is None else argv)
     _print_report(report)
     if args.json:

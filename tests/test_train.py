@@ -322,3 +322,12 @@ def test_command_fixed_threshold_and_its_check(medmnist_root, tmp_path):
     assert report["threshold"] == 0.3 and report["test"]["threshold"] == 0.3 and report["augmentation"] is None
     with pytest.raises(SystemExit):
         train.main(["--threshold", "1.5"])
+
+
+def test_cli_interrupt_says_how_to_resume(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "run_study", interrupted)
+    assert train.main(["--data", "breastmnist", "--checkpoint", "run.pt"]) == 130
+    assert "Run the same command" in capsys.readouterr().err
