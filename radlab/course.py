@@ -17,6 +17,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -57,13 +58,32 @@ def lessons(folder: Path, only: list[str] | None = None) -> list[Path]:
     return picked
 
 
+@contextlib.contextmanager
+def _lesson_environment(mode: str, out: Path, tmp: Path):
+    """Set what the lesson kernels inherit (run mode, claims folder, kernel path); restore it after."""
+    values = {
+        "RADLAB_MODE": mode,
+        "RADLAB_CLAIMS_DIR": str(out),
+        "JUPYTER_PATH": os.pathsep.join(filter(None, [str(tmp), os.environ.get("JUPYTER_PATH")])),
+    }
+    before = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def _current_kernel(tmp: Path) -> str:
-    """Register a kernel that runs *this* Python, so lessons see the same packages."""
+    """Register (under ``tmp``, on JUPYTER_PATH) a kernel that runs *this* Python, so lessons see the same packages."""
     spec = tmp / "kernels" / "radlab-current"
     spec.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "radlab", "language": "python"}))
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(tmp), os.environ.get("JUPYTER_PATH")]))
     return "radlab-current"
 
 
@@ -112,13 +132,11 @@ def _run(args: argparse.Namespace) -> int:
     folder = find_notebooks(args.notebooks)
     out = Path(args.out or Path("course-output") / mode).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    os.environ["RADLAB_MODE"] = mode  # the kernels inherit it
-    os.environ["RADLAB_CLAIMS_DIR"] = str(out)
     picked = lessons(folder, args.only)
     print(f"Running {len(picked)} lesson(s) in {mode!r} mode; output in {out}")
     print(f"{'lesson':<28}{'status':<10}{'seconds':>9}  claims held")
     failed = 0
-    with tempfile.TemporaryDirectory(prefix="radlab-kernel-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="radlab-kernel-") as tmp, _lesson_environment(mode, out, Path(tmp)):
         kernel = _current_kernel(Path(tmp))
         for path in picked:
             (out / f"{path.stem}.claims.json").unlink(missing_ok=True)

@@ -1,6 +1,7 @@
 """radlab.course: the headless runner writes notebooks, HTML and claims, and reports failures."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -41,6 +42,19 @@ def test_run_writes_notebook_html_and_claims(tmp_path, capsys):
     for suffix in [".ipynb", ".html", ".claims.json"]:
         assert (tmp_path / "out" / f"00_ok{suffix}").is_file()
     assert json.loads((tmp_path / "out" / "00_ok.claims.json").read_text())["mode"] == "cpu"
+
+
+def test_run_leaves_the_callers_environment_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("RADLAB_MODE", "smoke")
+    monkeypatch.delenv("RADLAB_CLAIMS_DIR", raising=False)
+    jupyter_path = os.environ.get("JUPYTER_PATH")
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _lesson(folder, "00_env", "import os\nassert os.environ['RADLAB_MODE'] == 'cpu'")
+    assert course.main(["run", "--mode", "cpu", "--notebooks", str(folder), "--out", str(tmp_path / "out")]) == 0
+    assert os.environ["RADLAB_MODE"] == "smoke"
+    assert "RADLAB_CLAIMS_DIR" not in os.environ
+    assert os.environ.get("JUPYTER_PATH") == jupyter_path
 
 
 def test_a_false_claim_fails_the_run_in_cpu_mode(tmp_path, capsys):

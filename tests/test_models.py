@@ -8,14 +8,7 @@ from torch import nn
 
 from radlab import models
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small tensors gain nothing from threads, and on a busy machine thread hand-offs cost seconds."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("in_channels, size", [(1, 28), (3, 64)])
