@@ -51,6 +51,11 @@ def mean_sd(values: list[float]) -> str:
     return f"{statistics.mean(values):.4f} ± {sd:.4f}"
 
 
+def _as_list(value) -> list:
+    """One model reports a number, an ensemble a list (one per member)."""
+    return value if isinstance(value, list) else [value]
+
+
 def summarize(data: str, reports: list[dict]) -> dict:
     """Means over the seeds of what the targets are about."""
     pick = lambda split, key: [r[split][key] for r in reports]
@@ -62,7 +67,9 @@ def summarize(data: str, reports: list[dict]) -> dict:
         "test_auc": mean_sd(pick("test", "auc")), "test_accuracy": mean_sd(pick("test", "accuracy")),
         "val_auc": mean_sd(pick("val", "auc")), "val_accuracy": mean_sd(pick("val", "accuracy")),
         "threshold": mean_sd([r["threshold"] for r in reports]),
-        "epochs_run": [r["epochs_run"] for r in reports], "best_epoch": [r["best_epoch"] for r in reports],
+        "members": reports[0].get("members", 1),
+        "epochs_run": [statistics.mean(_as_list(r["epochs_run"])) for r in reports],
+        "best_epoch": [r["best_epoch"] for r in reports],
         "train_seconds": seconds, "images_per_sec": statistics.mean(r["images_per_sec"] for r in reports),
         "device": reports[0]["device"], "threads": reports[0]["threads"],
         "met": {
@@ -86,8 +93,8 @@ def print_table(rows: list[dict]) -> None:
             verdict = ", ".join(f"{k} {'met' if ok else 'NOT met'}" for k, ok in r["met"].items())
             print(f"  {r['data']}: target AUC >= {t['auc']}, accuracy >= {t['accuracy']}, "
                   f"<= {t['seconds']} s/seed: {verdict}")
-        print(f"  seeds {r['seeds']} on {r['device']} ({r['threads']} threads), best epochs {r['best_epoch']}, "
-              f"thresholds {r['threshold']}")
+        print(f"  seeds {r['seeds']} on {r['device']} ({r['threads']} threads), {r['members']} model(s) per seed, "
+              f"best epochs {r['best_epoch']}, thresholds {r['threshold']}")
         print(f"  command: {r['command']}")
 
 
@@ -111,7 +118,8 @@ def main(argv=None) -> int:
             reports.append(run_seed(data, seed, out, extra))
             r = reports[-1]
             print(f"{data} seed {seed}: test AUC {r['test']['auc']:.4f} acc {r['test']['accuracy']:.4f} "
-                  f"(val AUC {r['val']['auc']:.4f}), {r['train_seconds']:.1f} s, {r['epochs_run']} epochs",
+                  f"(val AUC {r['val']['auc']:.4f}), {r['train_seconds']:.1f} s, {r['epochs_run']} epochs "
+                  f"({r.get('members', 1)} model(s))",
                   flush=True)
         rows.append(summarize(data, reports))
     print_table(rows)

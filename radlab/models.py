@@ -7,6 +7,7 @@ that maps a batch of images ``(N, C, H, W)`` to logits ``(N, num_classes)``:
 ``small_cnn``            the lesson CNN: three conv blocks, global pooling
 ``resnet_small``         a compact ResNet for 28-64 px images (MedMNIST)
 ``resnet18``             torchvision's ResNet-18, first conv adapted to C
+``Ensemble``             several trained models whose probabilities are averaged
 =======================  ===================================================
 
 The pieces they are made of (``conv_block``, ``ResidualBlock``) are public
@@ -34,6 +35,7 @@ __all__ = [
     "small_cnn",
     "resnet_small",
     "resnet18",
+    "Ensemble",
     "count_parameters",
 ]
 
@@ -228,6 +230,38 @@ def _imagenet_state(weights_enum, name: str) -> dict:
             "Meanwhile use weights=None to train from scratch."
         )
     return torch.load(cache, map_location="cpu", weights_only=True)
+
+
+class Ensemble(nn.Module):
+    """Several trained models read as one: their class probabilities are averaged.
+
+    Networks trained from different random starts make partly different
+    mistakes, so their average ranks cases more reliably than any one of them,
+    above all on images that differ from the training ones (Lakshminarayanan
+    et al., NeurIPS 2017; Ovadia et al., NeurIPS 2019). ``forward`` returns
+    the logarithm of the mean probability, so that ``softmax`` of the output
+    is exactly the mean of the members' softmax outputs and the ensemble can
+    be used wherever a single classifier is (``radlab.train.predict``).
+
+    Example:
+        >>> import torch
+        >>> a, b = small_cnn(width=4), small_cnn(width=4)
+        >>> x = torch.rand(3, 1, 16, 16)
+        >>> p = torch.softmax(Ensemble([a, b]).eval()(x), dim=1)
+        >>> mean = (torch.softmax(a.eval()(x), 1) + torch.softmax(b.eval()(x), 1)) / 2
+        >>> bool(torch.allclose(p, mean, atol=1e-6))
+        True
+    """
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        if len(self.members) == 0:
+            raise ValueError("An ensemble needs at least one trained model.")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        log_probs = torch.stack([torch.log_softmax(m(x).float(), dim=1) for m in self.members])  # (M, N, K)
+        return torch.logsumexp(log_probs, dim=0) - torch.log(torch.tensor(float(len(self.members))))
 
 
 def count_parameters(model: nn.Module, *, trainable_only: bool = True) -> int:

@@ -111,6 +111,20 @@ def test_count_parameters_matches_torch_and_skips_frozen_layers():
     assert models.count_parameters(net, trainable_only=False) == sum(p.numel() for p in net.parameters())
 
 
+def test_ensemble_is_the_mean_of_its_members_probabilities():
+    torch.manual_seed(0)
+    nets = [models.small_cnn(width=4, num_classes=3).eval() for _ in range(3)]
+    x = torch.rand(5, 1, 16, 16)
+    probs = torch.stack([torch.softmax(n(x), dim=1) for n in nets])
+    out = models.Ensemble(nets).eval()(x)
+    assert out.shape == (5, 3)
+    assert torch.allclose(torch.softmax(out, dim=1), probs.mean(0), atol=1e-6)
+    assert torch.allclose(torch.softmax(models.Ensemble(nets[:1])(x), dim=1), probs[0], atol=1e-6)
+    assert models.count_parameters(models.Ensemble(nets)) == 3 * models.count_parameters(nets[0])
+    with pytest.raises(ValueError, match="at least one"):
+        models.Ensemble([])
+
+
 def test_docstring_examples_run():
     result = doctest.testmod(models, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -292,6 +292,37 @@ def test_command_writes_the_json_report(medmnist_root, tmp_path, capsys):
     assert "test" in printed and "threshold" in printed and "images/s" in printed
 
 
+def test_command_ensemble_averages_members_and_checkpoints_each(medmnist_root, tmp_path):
+    out, ckpt = tmp_path / "out.json", tmp_path / "run.pt"
+    argv = ["--data", "breastmnist", "--epochs", "1", "--mode", "smoke", "--seed", "3", "--members", "2",
+            "--augment", "ultrasound_strong", "--root", str(medmnist_root), "--checkpoint", str(ckpt),
+            "--json", str(out), "--quiet"]
+    assert train.main(argv) == 0
+    report = json.loads(out.read_text())
+    assert report["members"] == 2 and report["member_seeds"] == [3, 1003]
+    assert len(report["best_epoch"]) == len(report["history"]) == 2
+    assert (tmp_path / "run.member1.pt").is_file() and (tmp_path / "run.member2.pt").is_file()
+    # the ensemble's probabilities are the mean of its members' (rebuilt from their checkpoints)
+    splits = train.load_splits("breastmnist", root=medmnist_root, mode="smoke")
+    xt = splits["test"][0]
+    members = []
+    for m in (1, 2):
+        net = models.resnet_small(in_channels=1, num_classes=2, width=16)
+        net.load_state_dict(torch.load(tmp_path / f"run.member{m}.pt", weights_only=True))
+        members.append(train.predict(net, xt)[:, 1].numpy())
+    mean = (members[0] + members[1]) / 2
+    assert report["test"]["auc"] == pytest.approx(metrics.auc(splits["test"][1].numpy(), mean), abs=1e-9)
+    # a rerun with the same checkpoint loads both finished members and reports the same
+    again = tmp_path / "again.json"
+    assert train.main(argv[:-3] + ["--json", str(again), "--quiet"]) == 0
+    assert json.loads(again.read_text())["test"] == report["test"]
+
+
+def test_command_rejects_zero_members():
+    with pytest.raises(SystemExit):
+        train.main(["--members", "0"])
+
+
 def test_without_validation_the_last_weights_are_kept():
     saved = {}
     net = tiny_net()

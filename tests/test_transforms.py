@@ -172,6 +172,55 @@ def test_hand_written_grid_matches_torchvision_per_image():
         assert torch.allclose(ours[i], ref, atol=1e-5)
 
 
+def test_hand_written_zoom_matches_torchvision_per_image():
+    x = torch.rand(3, 1, 24, 40)
+    angle, dx, dy = torch.tensor([10.0, -20.0, 0.0]), torch.tensor([2.0, 0.0, -3.0]), torch.tensor([0.0, 1.5, 2.0])
+    zoom = torch.tensor([0.85, 1.0, 1.2])
+    theta = T._affine_theta(angle, dx, dy, 24, 40, zoom)
+    ours = torch.nn.functional.grid_sample(x, torch.nn.functional.affine_grid(theta, [3, 1, 24, 40], align_corners=False),
+                                           align_corners=False)
+    for i in range(3):
+        ref = tvf.affine(x[i], angle=-angle[i].item(), translate=[dx[i].item(), dy[i].item()], scale=zoom[i].item(),
+                         shear=[0.0, 0.0], interpolation=InterpolationMode.BILINEAR)
+        assert torch.allclose(ours[i], ref, atol=1e-5)
+
+
+def test_zoom_range_and_border_padding():
+    square = torch.zeros(1, 1, 33, 33)
+    square[..., 12:21, 12:21] = 1.0  # a 9-pixel square in the centre
+    areas = []
+    for seed in range(20):
+        out = T.RandomAffine(0, scale=(0.8, 1.25))(square, generator=_gen(seed))
+        areas.append(float((out > 0.5).sum()))
+    # the area scales with zoom squared: between 0.64 and 1.56 of 81 pixels, and both ways occur
+    assert min(areas) >= 0.64 * 81 - 12 and max(areas) <= 1.5625 * 81 + 12
+    assert min(areas) < 81 < max(areas)
+    film = torch.full((4, 1, 16, 16), 0.6)  # an even grey film: border padding adds no black corners
+    moved = T.RandomAffine(10, translate=0.1, scale=(0.8, 0.9), padding="border")(film, generator=_gen())
+    assert torch.allclose(moved, film, atol=1e-5)
+    black = T.RandomAffine(10, translate=0.1, scale=(0.8, 0.9))(film, generator=_gen())
+    assert black.min() < 0.1  # the default fills with zeros
+
+
+def test_strong_pipelines():
+    for kind in T.STRONG_KINDS:
+        pipeline = T.default_augmentation(kind, strong=True)
+        assert T.unsafe_steps(kind, pipeline) == []
+        affine = next(t for t in pipeline if isinstance(t, T.RandomAffine))
+        assert affine.scale == (0.85, 1.15) and affine.padding == "border"
+        images, masks = _squares(n=4)
+        out, out_mask = pipeline(images, mask=masks, generator=_gen())
+        assert out.shape == images.shape and out_mask.shape == masks.shape
+    assert repr(T.RandomAffine(5)) == "RandomAffine(degrees=5, translate=0.0, p=1.0)"  # as before zoom existed
+    assert "scale=(0.85, 1.15), padding='border'" in repr(T.default_augmentation("mr", strong=True))
+    with pytest.raises(ValueError, match="measured"):
+        T.default_augmentation("ct", strong=True)
+    with pytest.raises(ValueError, match="positive magnification"):
+        T.RandomAffine(5, scale=0.1)
+    with pytest.raises(ValueError, match="padding"):
+        T.RandomAffine(5, padding="mirror")
+
+
 def test_random_crop_matches_slicing():
     x = torch.rand(5, 2, 20, 20)
     out = T.RandomCrop((8, 12))(x, generator=_gen())
