@@ -726,6 +726,7 @@ def _evaluate_split(model, x, y, threshold, batch_size) -> dict:
 
 def run_study(args: argparse.Namespace) -> dict:
     """Train, select on validation, test once; return the report as plain data."""
+    from . import models
     mode = args.mode or config.mode()
     recipe = RECIPES.get(args.data, DEFAULT_RECIPE)
     size = args.size or (64 if args.data in PHANTOMS else 28)
@@ -738,24 +739,22 @@ def run_study(args: argparse.Namespace) -> dict:
     augment = augmentation(args.augment or recipe["augment"])
     epochs = args.epochs or (1 if mode == "smoke" else recipe["epochs"])
     n_members = args.members or (1 if mode == "smoke" else recipe.get("members", 1))
+    seeds = [args.seed + MEMBER_SEED_STEP * m for m in range(n_members)]
     nets, histories = [], []
-    for member in range(n_members):  # each member: its own starting weights, shuffling and augmentation draws
-        seed = args.seed + MEMBER_SEED_STEP * member
+    for member, seed in enumerate(seeds):  # each member: its own starting weights, shuffling and augmentation
         net = _build(args, recipe, x.shape[1], num_classes, seed)
         histories.append(fit(net, (x, y), (xv, yv), epochs=epochs, batch_size=args.batch_size,
                              lr=args.lr or recipe["lr"], weight_decay=1e-4, schedule="onecycle", augment=augment,
                              metric="auc", checkpoint=_member_checkpoint(args.checkpoint, member, n_members),
                              device=args.device, seed=seed, progress=not args.quiet))
         nets.append(net)
-    from .models import Ensemble
-
-    model = nets[0] if n_members == 1 else Ensemble(nets)
+    model = nets[0] if n_members == 1 else models.Ensemble(nets)
     rule = args.threshold or recipe.get("threshold", "youden")
     threshold = _threshold(rule, model, xv, yv) if num_classes == 2 else None
     one = lambda values: values[0] if n_members == 1 else values  # a number for one model, a list for several
     return {
         "data": args.data, "model": args.model or recipe["model"], "members": n_members, "seed": args.seed,
-        "member_seeds": [args.seed + MEMBER_SEED_STEP * m for m in range(n_members)], "mode": mode,
+        "member_seeds": seeds, "mode": mode,
         "size": size, "device": histories[0].device, "threads": torch.get_num_threads(),
         "augmentation": repr(augment) if augment is not None else None,
         "cases": {s: len(xy[1]) for s, xy in splits.items()},

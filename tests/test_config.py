@@ -16,9 +16,13 @@ def test_mode_from_environment(monkeypatch):
         assert config.mode() == value
 
 
-def test_default_mode_follows_the_hardware(monkeypatch):
+@pytest.mark.parametrize("cuda, expected", [(True, "gpu"), (False, "cpu")])
+def test_default_mode_follows_the_hardware(monkeypatch, cuda, expected):
     monkeypatch.delenv("RADLAB_MODE", raising=False)
-    assert config.mode() == ("gpu" if torch.cuda.is_available() else "cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    assert config.mode() == expected
+    monkeypatch.setenv("RADLAB_MODE", "  ")  # blank counts as unset
+    assert config.mode() == expected
 
 
 def test_unknown_mode_says_what_to_do(monkeypatch):
@@ -55,9 +59,35 @@ def test_data_root_from_environment_or_cache(monkeypatch, tmp_path):
     assert config.data_root() == tmp_path / "cache" / "radlab"
 
 
-def test_device_and_summary_agree():
+def test_summary_on_a_machine_without_cuda(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("RADLAB_MODE", raising=False)
+    monkeypatch.setenv("RADLAB_SEED", "123")
+    monkeypatch.setenv("RADLAB_DATA", str(tmp_path / "data"))
     summary = config.summary()
-    assert summary["device"] == str(config.device())
-    assert summary["mode"] in config.MODES
-    assert Path(summary["data_root"]) == config.data_root()
+    assert summary["device"] == "cpu" and config.device() == torch.device("cpu")
+    assert summary["mode"] == "cpu"
+    assert summary["amp"] is False and summary["gpu"] is None and summary["channels_last"] is True
+    assert summary["seed"] == 123
+    assert Path(summary["data_root"]) == tmp_path / "data"
+    assert summary["python"] and summary["torch"] == torch.__version__
+
+
+def test_summary_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("RADLAB_MODE", "smoke")
+    monkeypatch.delenv("RADLAB_SEED", raising=False)
+    monkeypatch.setenv("RADLAB_DATA", "  ")  # blank: fall back to the cache folder
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    summary = config.summary()
+    assert summary["mode"] == "smoke"
+    assert summary["seed"] == config.DEFAULT_SEED == 0
+    if not config.sys.platform.startswith("win"):
+        assert Path(summary["data_root"]) == tmp_path / "cache" / "radlab"
+
+
+def test_amp_and_channels_last_by_device():
     assert config.use_amp(torch.device("cpu")) is False
+    assert config.use_amp(torch.device("cuda")) is True
+    assert config.use_channels_last(torch.device("cuda")) is True
+    assert config.use_channels_last(torch.device("meta")) is False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import doctest
 import random
 import shutil
 import warnings
@@ -399,7 +398,3 @@ def test_window_presets_are_data_with_a_source():
     assert (rd.WINDOWS["bone"].low, rd.WINDOWS["bone"].high) == (-500, 1300)
     with pytest.raises(dataclasses.FrozenInstanceError):
         rd.WINDOWS["brain"].level = 0
-
-
-def test_module_docstring_example_runs():
-    assert doctest.testmod(rd).failed == 0

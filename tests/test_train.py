@@ -81,10 +81,17 @@ def test_early_stopping_restores_the_best_epochs_weights():
 
 
 def test_loss_metric_keeps_the_lowest_validation_loss():
-    data = toy_task()
-    history = train.fit(tiny_net(), data, data, epochs=3, metric="loss", **FAST)
-    assert history.best_score == min(history.val_loss)
-    assert history.val_loss[history.best_epoch - 1] == history.best_score
+    x, y = toy_task()
+    saved = {}
+    net = tiny_net()
+    # validated on the opposite labels: the better the net learns, the higher the validation loss,
+    # so the lowest loss is that of epoch 1 and keeping the last epoch's weights would be wrong
+    history = train.fit(net, (x, y), (x, 1 - y), epochs=3, metric="loss",
+                        callback=lambda epoch, h: saved.update({epoch: snapshot(net)}), **FAST)
+    assert history.val_loss[0] < history.val_loss[1] < history.val_loss[2]
+    assert history.best_epoch == 1 and history.best_score == history.val_loss[0] == min(history.val_loss)
+    assert same_state(net.state_dict(), saved[1])
+    assert not same_state(net.state_dict(), saved[3])
 
 
 def test_same_seed_same_history_and_weights():
@@ -111,18 +118,37 @@ def test_batches_split_evenly_no_tiny_last_batch():
     assert sizes == [65, 65]
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adagrad", "adam", "adamw"])
-def test_each_optimizer_name_trains(optimizer):
+@pytest.mark.parametrize("optimizer, expected", [("sgd", torch.optim.SGD), ("adagrad", torch.optim.Adagrad),
+                                                  ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW)])
+def test_each_optimizer_name_trains(optimizer, expected):
+    net = tiny_net()
+    built = train._make_optimizer(optimizer, net, 1e-2, 0)
+    assert type(built) is expected and built.param_groups[0]["lr"] == 1e-2
+    assert built.param_groups[0]["params"] == list(net.parameters())
     data = toy_task()
     history = train.fit(tiny_net(), data, epochs=2, optimizer=optimizer, **FAST)
     assert all(math.isfinite(v) for v in history.train_loss)
+    assert history.train_loss[-1] < history.train_loss[0]
 
 
 def test_optimizer_object_or_function_and_unknown_name():
     data = toy_task()
     net = tiny_net()
-    train.fit(net, data, epochs=1, optimizer=torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9), **FAST)
-    train.fit(tiny_net(), data, epochs=1, optimizer=lambda params: torch.optim.RMSprop(params, lr=1e-3), **FAST)
+    given = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    assert not given.state
+    train.fit(net, data, epochs=1, optimizer=given, **FAST)
+    assert given.state and all("momentum_buffer" in given.state[p] for p in net.parameters())  # it did the steps
+
+    built = []
+
+    def make(params):
+        built.append(torch.optim.RMSprop(params, lr=1e-3))  # not FAST's lr: the function's optimizer is used
+        return built[-1]
+
+    net = tiny_net()
+    history = train.fit(net, data, epochs=2, optimizer=make, **FAST)
+    assert len(built) == 1 and built[0].param_groups[0]["params"] == list(net.parameters())
+    assert built[0].state and history.lr == [1e-3, 1e-3]
     with pytest.raises(ValueError, match="optimizer='lbfgs' is not known"):
         train.fit(tiny_net(), data, epochs=1, optimizer="lbfgs", **FAST)
 
@@ -312,15 +338,24 @@ def test_command_ensemble_averages_members_and_checkpoints_each(medmnist_root, t
         members.append(train.predict(net, xt)[:, 1].numpy())
     mean = (members[0] + members[1]) / 2
     assert report["test"]["auc"] == pytest.approx(metrics.auc(splits["test"][1].numpy(), mean), abs=1e-9)
-    # a rerun with the same checkpoint loads both finished members and reports the same
+    # a rerun with the same checkpoint loads both finished members and reports the same: the
+    # histories (per-epoch seconds included) come from the files, which are not written again
+    files = sorted(tmp_path.glob("run.member*.pt"))
+    assert [p.name for p in files] == ["run.member1.last.pt", "run.member1.pt", "run.member2.last.pt", "run.member2.pt"]
+    written = {p: p.stat().st_mtime_ns for p in files}
     again = tmp_path / "again.json"
     assert train.main(argv[:-3] + ["--json", str(again), "--quiet"]) == 0
-    assert json.loads(again.read_text())["test"] == report["test"]
+    rerun = json.loads(again.read_text())
+    assert rerun["history"] == report["history"] and rerun["train_seconds"] == report["train_seconds"]
+    assert {k: v for k, v in rerun.items() if k != "command"} == {k: v for k, v in report.items() if k != "command"}
+    assert {p: p.stat().st_mtime_ns for p in files} == written
 
 
-def test_command_rejects_zero_members():
-    with pytest.raises(SystemExit):
+def test_command_rejects_zero_members(capsys):
+    with pytest.raises(SystemExit) as exit_:
         train.main(["--members", "0"])
+    assert exit_.value.code == 2
+    assert "--members" in (err := capsys.readouterr().err) and "0: at least 1" in err
 
 
 def test_without_validation_the_last_weights_are_kept():
@@ -331,21 +366,19 @@ def test_without_validation_the_last_weights_are_kept():
     assert history.best_epoch == 3 and same_state(net.state_dict(), saved[3])
 
 
-def test_docstring_example_runs():
-    import doctest
-
-    result = doctest.testmod(train, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
-
-
-def test_command_fixed_threshold_and_its_check(medmnist_root, tmp_path):
+def test_command_fixed_threshold_and_its_check(medmnist_root, tmp_path, capsys):
     out = tmp_path / "out.json"
-    train.main(["--data", "pneumoniamnist", "--epochs", "1", "--mode", "smoke", "--threshold", "0.3",
-                "--augment", "none", "--root", str(medmnist_root), "--json", str(out), "--quiet"])
+    code = train.main(["--data", "pneumoniamnist", "--epochs", "1", "--mode", "smoke", "--threshold", "0.3",
+                       "--augment", "none", "--root", str(medmnist_root), "--json", str(out), "--quiet"])
+    assert code == 0
     report = json.loads(out.read_text())
     assert report["threshold"] == 0.3 and report["test"]["threshold"] == 0.3 and report["augmentation"] is None
-    with pytest.raises(SystemExit):
+    assert report["threshold_rule"] == "fixed"
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
         train.main(["--threshold", "1.5"])
+    assert exit_.value.code == 2
+    assert "--threshold" in (err := capsys.readouterr().err) and "probability between 0 and 1" in err
 
 
 def test_cli_interrupt_says_how_to_resume(monkeypatch, capsys):

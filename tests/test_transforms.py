@@ -1,7 +1,6 @@
 """Tests for radlab.transforms, checked against torch and torchvision references."""
 
 import dataclasses
-import doctest
 
 import pytest
 import torch
@@ -160,27 +159,17 @@ def test_intensity_transforms_never_touch_the_mask(t):
     assert torch.equal(out_mask, masks)
 
 
-def test_hand_written_grid_matches_torchvision_per_image():
+@pytest.mark.parametrize("zoom", [None, torch.tensor([0.85, 1.0, 1.2])], ids=["no-zoom", "zoom"])
+def test_hand_written_grid_matches_torchvision_per_image(zoom):
     x = torch.rand(3, 1, 24, 40)
     angle, dx, dy = torch.tensor([30.0, -45.0, 90.0]), torch.tensor([3.0, -2.5, 0.0]), torch.tensor([1.0, 4.0, -7.0])
-    grid = torch.nn.functional.affine_grid(T._affine_theta(angle, dx, dy, 24, 40), [3, 1, 24, 40], align_corners=False)
+    args = (angle, dx, dy, 24, 40) if zoom is None else (angle, dx, dy, 24, 40, zoom)
+    grid = torch.nn.functional.affine_grid(T._affine_theta(*args), [3, 1, 24, 40], align_corners=False)
     ours = torch.nn.functional.grid_sample(x, grid, align_corners=False)
     for i in range(3):
         # torchvision's affine turns clockwise for a positive angle, its rotate counter-clockwise
-        ref = tvf.affine(x[i], angle=-angle[i].item(), translate=[dx[i].item(), dy[i].item()], scale=1.0,
-                         shear=[0.0, 0.0], interpolation=InterpolationMode.BILINEAR)
-        assert torch.allclose(ours[i], ref, atol=1e-5)
-
-
-def test_hand_written_zoom_matches_torchvision_per_image():
-    x = torch.rand(3, 1, 24, 40)
-    angle, dx, dy = torch.tensor([10.0, -20.0, 0.0]), torch.tensor([2.0, 0.0, -3.0]), torch.tensor([0.0, 1.5, 2.0])
-    zoom = torch.tensor([0.85, 1.0, 1.2])
-    theta = T._affine_theta(angle, dx, dy, 24, 40, zoom)
-    ours = torch.nn.functional.grid_sample(x, torch.nn.functional.affine_grid(theta, [3, 1, 24, 40], align_corners=False),
-                                           align_corners=False)
-    for i in range(3):
-        ref = tvf.affine(x[i], angle=-angle[i].item(), translate=[dx[i].item(), dy[i].item()], scale=zoom[i].item(),
+        scale = 1.0 if zoom is None else zoom[i].item()
+        ref = tvf.affine(x[i], angle=-angle[i].item(), translate=[dx[i].item(), dy[i].item()], scale=scale,
                          shear=[0.0, 0.0], interpolation=InterpolationMode.BILINEAR)
         assert torch.allclose(ours[i], ref, atol=1e-5)
 
@@ -290,16 +279,35 @@ def test_contrast_and_brightness_formulas():
 
 # ---------------------------------------------------------------- probability p
 
-@pytest.mark.parametrize("t, out_size", ALL, ids=IDS)
+def _centre_crop(x, size):
+    top, left = (x.shape[-2] - size) // 2, (x.shape[-1] - size) // 2
+    return x[..., top:top + size, left:left + size]
+
+
+# RandomCrop's docstring: images not chosen get the centre crop, so a batch keeps one size, even with p=0.
+P_CASES = [pytest.param(t, size, id=i) for (t, size), i in zip(ALL, IDS)]
+
+
+@pytest.mark.parametrize("t, out_size", P_CASES)
 def test_p_zero_is_identity_and_p_one_always_applies(t, out_size):
     images, masks = _squares()
     images = images * 0.8 + 0.1  # away from 0 and 1, so that every change shows
-    out, out_mask = dataclasses.replace(t, p=0.0)(images, mask=masks, generator=_gen())
-    if out_size == 32:  # (a crop with p=0 is the centre crop)
-        assert torch.equal(out, images) and torch.equal(out_mask, masks)
+    # an image not chosen is left as it is; a crop not chosen is the centre crop
+    unchanged, unchanged_mask = _centre_crop(images, out_size), _centre_crop(masks, out_size)
     out = dataclasses.replace(t, p=1.0)(images, generator=_gen())
-    if out_size == 32:
-        assert all(not torch.equal(o, i) for o, i in zip(out, images))
+    assert out.shape == unchanged.shape
+    assert all(not torch.equal(o, u) for o, u in zip(out, unchanged))
+    out, out_mask = dataclasses.replace(t, p=0.0)(images, mask=masks, generator=_gen())
+    assert torch.equal(out, unchanged) and torch.equal(out_mask, unchanged_mask)
+
+
+def test_crop_not_chosen_is_the_centre_crop():
+    images, masks = _squares(n=64)
+    images = images * 0.9 + 0.05 * torch.rand_like(images)  # every image its own, so each crop can be told apart
+    out, out_mask = T.RandomCrop(24, p=0.5)(images, mask=masks, generator=_gen(7))
+    centre = torch.tensor([torch.equal(o, c) for o, c in zip(out, _centre_crop(images, 24))])
+    assert 10 < centre.sum() < 54  # about half kept the centre crop (a random one matches it 1 time in 81)
+    assert torch.equal(out_mask[centre], _centre_crop(masks, 24)[centre])
 
 
 def test_p_selects_about_p_of_the_images():
@@ -346,6 +354,3 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="probability"):
         T.RandomFlip(p=1.5)
 
-
-def test_docstring_examples_run():
-    assert doctest.testmod(T, raise_on_error=False).failed == 0
