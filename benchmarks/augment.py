@@ -30,17 +30,30 @@ def lesson_cnn() -> tuple[nn.Module, str]:
         return builder(in_channels=1, num_classes=2), "radlab.models.small_cnn"
     layers, channels = [], [1, 32, 32, 64, 64]
     for c_in, c_out in zip(channels, channels[1:]):  # 4 conv blocks, pooling after each
-        layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2)]
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 2)), "stand-in CNN"
+        layers += [
+            nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+        ]
+    return nn.Sequential(
+        *layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 2)
+    ), "stand-in CNN"
 
 
 def full_pipeline(size: int) -> T.Compose:
     """Every transform of radlab.transforms, each applied to every image."""
-    return T.Compose([
-        T.RandomCrop(size - size // 8), T.RandomFlip(p=1.0), T.RandomFlip(p=1.0, horizontal=False),
-        T.RandomAffine(15, translate=0.1), T.RandomContrast((0.8, 1.2)), T.RandomBrightness(0.1),
-        T.RandomNoise(0.03),
-    ])
+    return T.Compose(
+        [
+            T.RandomCrop(size - size // 8),
+            T.RandomFlip(p=1.0),
+            T.RandomFlip(p=1.0, horizontal=False),
+            T.RandomAffine(15, translate=0.1),
+            T.RandomContrast((0.8, 1.2)),
+            T.RandomBrightness(0.1),
+            T.RandomNoise(0.03),
+        ]
+    )
 
 
 def median_ms(fn, repeats: int, device: torch.device) -> float:
@@ -85,13 +98,19 @@ def main() -> None:
         optimizer.step()
 
     step_ms = median_ms(step, args.repeats, device)
-    print(f"device: {device}  torch {torch.__version__}  threads {torch.get_num_threads()}  "
-          f"batch {args.batch} x 1 x {args.size} x {args.size}  median of {args.repeats}")
+    print(
+        f"device: {device}  torch {torch.__version__}  threads {torch.get_num_threads()}  "
+        f"batch {args.batch} x 1 x {args.size} x {args.size}  median of {args.repeats}"
+    )
     print(f"augment, default chest_xray pipeline : {chest_ms:8.2f} ms per batch")
     print(f"augment, full pipeline with mask     : {full_ms:8.2f} ms per batch")
     print(f"training step ({model_name}) : {step_ms:8.2f} ms per batch")
-    print(f"ratio chest_xray / step : {chest_ms / step_ms:.3f}   ratio full / step : {full_ms / step_ms:.3f}")
-    print("goal met (augmenting costs less than a training step):", max(chest_ms, full_ms) < step_ms)
+    print(
+        f"ratio chest_xray / step : {chest_ms / step_ms:.3f}   ratio full / step : {full_ms / step_ms:.3f}"
+    )
+    print(
+        "goal met (augmenting costs less than a training step):", max(chest_ms, full_ms) < step_ms
+    )
 
 
 if __name__ == "__main__":

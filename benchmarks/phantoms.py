@@ -36,8 +36,12 @@ def main() -> None:
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     jobs = {
-        "liver_lesions (3 phases)": lambda: rl.phantoms.liver_lesions(args.n, size=args.size, seed=0),
-        "liver_lesions roi_mm=100": lambda: rl.phantoms.liver_lesions(args.n, size=args.size, seed=0, roi_mm=100),
+        "liver_lesions (3 phases)": lambda: rl.phantoms.liver_lesions(
+            args.n, size=args.size, seed=0
+        ),
+        "liver_lesions roi_mm=100": lambda: rl.phantoms.liver_lesions(
+            args.n, size=args.size, seed=0, roi_mm=100
+        ),
         "fibrosis_livers": lambda: rl.phantoms.fibrosis_livers(args.n, size=args.size, seed=0),
     }
     print(f"{'phantom':<28}{'cases':>7}{'size':>6}{'wall s':>9}{'cpu s':>8}{'cases/s':>10}")

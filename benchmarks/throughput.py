@@ -48,7 +48,9 @@ class PlainDataset(torch.utils.data.Dataset):
         return self.transform(Image.fromarray(self.images[i])), self.labels[i]
 
 
-def plain_loop(model: nn.Module, dataset, *, epochs: int, batch_size: int, lr: float, device) -> float:
+def plain_loop(
+    model: nn.Module, dataset, *, epochs: int, batch_size: int, lr: float, device
+) -> float:
     """Train the textbook way; return the seconds taken."""
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True)
     model.to(device).train()
@@ -66,11 +68,24 @@ def plain_loop(model: nn.Module, dataset, *, epochs: int, batch_size: int, lr: f
     return time.perf_counter() - start
 
 
-def radlab_fit(model: nn.Module, x, y, *, epochs, batch_size, lr, device, channels_last, amp) -> float:
+def radlab_fit(
+    model: nn.Module, x, y, *, epochs, batch_size, lr, device, channels_last, amp
+) -> float:
     """Train with ``radlab.train.fit`` (no validation, no checkpoint); return the seconds taken."""
     start = time.perf_counter()
-    rl.train.fit(model, (x, y), epochs=epochs, batch_size=batch_size, optimizer="adamw", lr=lr,
-                 device=device, channels_last=channels_last, amp=amp, progress=False, seed=0)
+    rl.train.fit(
+        model,
+        (x, y),
+        epochs=epochs,
+        batch_size=batch_size,
+        optimizer="adamw",
+        lr=lr,
+        device=device,
+        channels_last=channels_last,
+        amp=amp,
+        progress=False,
+        seed=0,
+    )
     return time.perf_counter() - start
 
 
@@ -78,14 +93,24 @@ def arguments(argv=None) -> argparse.Namespace:
     """The benchmark's options."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--batch-size", type=int, default=None, help="default 128 on the CPU, 512 on a GPU")
+    p.add_argument(
+        "--batch-size", type=int, default=None, help="default 128 on the CPU, 512 on a GPU"
+    )
     p.add_argument("--device", default=None, help="default: radlab.config.device()")
     p.add_argument("--width", type=int, default=32, help="small_cnn width (32 is its default)")
-    p.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto", help="for radlab's fit")
+    p.add_argument(
+        "--channels-last", choices=["auto", "on", "off"], default="auto", help="for radlab's fit"
+    )
     p.add_argument("--amp", choices=["auto", "on", "off"], default="auto", help="for radlab's fit")
-    p.add_argument("--repeats", type=int, default=1,
-                   help="time each way this many times, alternating, and keep the fastest (a busy machine)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="time each way this many times, alternating, and keep the fastest (a busy machine)",
+    )
+    p.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
+    )
     p.add_argument("--root", default=None, help="data root (default: radlab.config.data_root())")
     p.add_argument("--json", default=None, help="also write the numbers to this file")
     return p.parse_args(argv)
@@ -113,22 +138,62 @@ def main(argv=None) -> int:
     # warm up both paths once (first-call costs: memory pools, kernel selection, CUDA context)
     warm = torch.utils.data.Subset(dataset, range(4 * batch_size))
     plain_loop(fresh_model(), warm, epochs=1, batch_size=batch_size, lr=1e-3, device=device)
-    radlab_fit(fresh_model(), x[: 4 * batch_size], y[: 4 * batch_size], epochs=1, batch_size=batch_size,
-               lr=1e-3, device=device, channels_last=channels_last, amp=amp)
+    radlab_fit(
+        fresh_model(),
+        x[: 4 * batch_size],
+        y[: 4 * batch_size],
+        epochs=1,
+        batch_size=batch_size,
+        lr=1e-3,
+        device=device,
+        channels_last=channels_last,
+        amp=amp,
+    )
 
     plain_s = radlab_s = float("inf")
     for _ in range(args.repeats):  # alternate, so that a burst of load elsewhere hits both alike
-        plain_s = min(plain_s, plain_loop(fresh_model(), dataset, epochs=args.epochs, batch_size=batch_size,
-                                          lr=1e-3, device=device))
-        radlab_s = min(radlab_s, radlab_fit(fresh_model(), x, y, epochs=args.epochs, batch_size=batch_size,
-                                            lr=1e-3, device=device, channels_last=channels_last, amp=amp))
+        plain_s = min(
+            plain_s,
+            plain_loop(
+                fresh_model(),
+                dataset,
+                epochs=args.epochs,
+                batch_size=batch_size,
+                lr=1e-3,
+                device=device,
+            ),
+        )
+        radlab_s = min(
+            radlab_s,
+            radlab_fit(
+                fresh_model(),
+                x,
+                y,
+                epochs=args.epochs,
+                batch_size=batch_size,
+                lr=1e-3,
+                device=device,
+                channels_last=channels_last,
+                amp=amp,
+            ),
+        )
     result = {
-        "device": str(device), "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-        "threads": torch.get_num_threads(), "torch": torch.__version__, "model": f"small_cnn(width={args.width})",
-        "epochs": args.epochs, "batch_size": batch_size, "repeats": args.repeats, "images": n_images,
-        "radlab_channels_last": channels_last, "radlab_amp": amp,
-        "plain_images_per_sec": n_images / plain_s, "radlab_images_per_sec": n_images / radlab_s,
-        "plain_seconds": plain_s, "radlab_seconds": radlab_s, "ratio": plain_s / radlab_s,
+        "device": str(device),
+        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "model": f"small_cnn(width={args.width})",
+        "epochs": args.epochs,
+        "batch_size": batch_size,
+        "repeats": args.repeats,
+        "images": n_images,
+        "radlab_channels_last": channels_last,
+        "radlab_amp": amp,
+        "plain_images_per_sec": n_images / plain_s,
+        "radlab_images_per_sec": n_images / radlab_s,
+        "plain_seconds": plain_s,
+        "radlab_seconds": radlab_s,
+        "ratio": plain_s / radlab_s,
     }
     report(result)
     if args.json:
@@ -140,15 +205,23 @@ def main(argv=None) -> int:
 def report(r: dict) -> None:
     """Print the two speeds, their ratio and the targets."""
     where = r["gpu"] or f"CPU, {r['threads']} threads"
-    print(f"PneumoniaMNIST train, {r['model']}, {r['epochs']} epochs x {r['images'] // r['epochs']} images, "
-          f"batch {r['batch_size']}, AdamW, on {r['device']} ({where})")
-    print(f"  plain loop (Dataset + PIL transforms + DataLoader): {r['plain_images_per_sec']:>10,.0f} images/s")
-    print(f"  radlab fit (tensors in memory, channels_last={r['radlab_channels_last']}, amp={r['radlab_amp']}): "
-          f"{r['radlab_images_per_sec']:>10,.0f} images/s")
+    print(
+        f"PneumoniaMNIST train, {r['model']}, {r['epochs']} epochs x {r['images'] // r['epochs']} images, "
+        f"batch {r['batch_size']}, AdamW, on {r['device']} ({where})"
+    )
+    print(
+        f"  plain loop (Dataset + PIL transforms + DataLoader): {r['plain_images_per_sec']:>10,.0f} images/s"
+    )
+    print(
+        f"  radlab fit (tensors in memory, channels_last={r['radlab_channels_last']}, amp={r['radlab_amp']}): "
+        f"{r['radlab_images_per_sec']:>10,.0f} images/s"
+    )
     print(f"  ratio radlab / plain: {r['ratio']:.2f}x")
     if r["device"].startswith("cuda"):
-        print(f"  target GPU: >= 100,000 images/s and >= 10x: "
-              f"{'met' if r['radlab_images_per_sec'] >= 1e5 and r['ratio'] >= 10 else 'NOT met'}")
+        print(
+            f"  target GPU: >= 100,000 images/s and >= 10x: "
+            f"{'met' if r['radlab_images_per_sec'] >= 1e5 and r['ratio'] >= 10 else 'NOT met'}"
+        )
     else:
         print(f"  target CPU: >= 1.3x: {'met' if r['ratio'] >= 1.3 else 'NOT met'}")
 

@@ -28,7 +28,9 @@ from .fetch import RETRIES, TIMEOUT_S, DownloadFailed, fetch
 __all__ = ["BASE_URL_ENV", "main"]
 
 BASE_URL_ENV = "RADLAB_DOWNLOAD_BASE_URL"
-LIST_CHECK_MAX_BYTES = 100 * 2**20  # `list` hashes unchecked files up to this size (a second or less)
+LIST_CHECK_MAX_BYTES = (
+    100 * 2**20
+)  # `list` hashes unchecked files up to this size (a second or less)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,8 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except KeyboardInterrupt:
-        print("\nStopped. A partial download is kept as <file>.part; run the same command again "
-              "to resume it.", file=sys.stderr)
+        print(
+            "\nStopped. A partial download is kept as <file>.part; run the same command again "
+            "to resume it.",
+            file=sys.stderr,
+        )
         return 130
 
 
@@ -53,14 +58,27 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--root", type=Path, help=root_help)
     show.set_defaults(run=_cmd_list)
     get = sub.add_parser("medmnist", help="fetch MedMNIST files (checked against their MD5)")
-    get.add_argument("names", nargs="+", metavar="NAME",
-                     help=f"data set name(s), or 'all': {', '.join(rd.available())}")
-    get.add_argument("--size", type=int, default=28, help="pixels per side: 28 (default), 64, 128, 224")
+    get.add_argument(
+        "names",
+        nargs="+",
+        metavar="NAME",
+        help=f"data set name(s), or 'all': {', '.join(rd.available())}",
+    )
+    get.add_argument(
+        "--size", type=int, default=28, help="pixels per side: 28 (default), 64, 128, 224"
+    )
     get.add_argument("--root", type=Path, help=root_help)
-    get.add_argument("--base-url", default=os.environ.get(BASE_URL_ENV) or None,
-                     help=f"replace the Zenodo folder (default: ${BASE_URL_ENV} or the official one)")
-    get.add_argument("--retries", type=int, default=RETRIES, help=f"extra tries (default {RETRIES})")
-    get.add_argument("--timeout", type=float, default=TIMEOUT_S, help=f"seconds (default {TIMEOUT_S:g})")
+    get.add_argument(
+        "--base-url",
+        default=os.environ.get(BASE_URL_ENV) or None,
+        help=f"replace the Zenodo folder (default: ${BASE_URL_ENV} or the official one)",
+    )
+    get.add_argument(
+        "--retries", type=int, default=RETRIES, help=f"extra tries (default {RETRIES})"
+    )
+    get.add_argument(
+        "--timeout", type=float, default=TIMEOUT_S, help=f"seconds (default {TIMEOUT_S:g})"
+    )
     get.add_argument("--quiet", action="store_true", help="no progress bar")
     get.set_defaults(run=_cmd_medmnist)
     check = sub.add_parser("verify", help="check every file present against its MD5")
@@ -79,15 +97,20 @@ def _human(nbytes: int | None) -> str:
 
 # --- list ------------------------------------------------------------------------------
 
+
 def _status(row: dict) -> str:
     """One file's state for `list`; small unchecked files are hashed now (fast)."""
     if not row["present"]:
         partial = row["partial"]
-        return "not downloaded" if partial is None else f"partial ({_human(partial)}): rerun to resume"
+        return (
+            "not downloaded" if partial is None else f"partial ({_human(partial)}): rerun to resume"
+        )
     if row["verified"]:
         return "present, verified"
     if row["nbytes"] <= LIST_CHECK_MAX_BYTES:
-        return "present, verified" if rd.verify_file(row["path"], row["md5"]) else "present, DAMAGED"
+        return (
+            "present, verified" if rd.verify_file(row["path"], row["md5"]) else "present, DAMAGED"
+        )
     return "present, not checked yet (run verify)"
 
 
@@ -100,13 +123,18 @@ def _cmd_list(args) -> int:
             amount = _human(row["nbytes"])
         else:
             amount = "~" + _human(rd.card(row["name"]).estimated_bytes(row["size"]))
-        print(f"{row['name']:<15} {row['size']:>4}  {row['filename']:<23} {amount:>10}  {_status(row)}")
+        print(
+            f"{row['name']:<15} {row['size']:>4}  {row['filename']:<23} {amount:>10}  {_status(row)}"
+        )
     print("~ = uncompressed estimate; the exact size is known once the file is here.")
-    print(f"Fetch one with: python -m data_download medmnist NAME --size N --root {shlex.quote(str(root))}")
+    print(
+        f"Fetch one with: python -m data_download medmnist NAME --size N --root {shlex.quote(str(root))}"
+    )
     return 0
 
 
 # --- medmnist --------------------------------------------------------------------------
+
 
 def _cmd_medmnist(args) -> int:
     names = rd.available() if [n.lower() for n in args.names] == ["all"] else args.names
@@ -125,9 +153,12 @@ def _cmd_medmnist(args) -> int:
             print(f"\nDownload failed: {exc}", file=sys.stderr)
             return 1
         except OSError as exc:  # the network is handled in fetch; this is the local disk
-            print(f"\nCould not write into {rd.file_path(c.name, args.size, root).parent} ({exc}). "
-                  "Choose a writable folder with --root DIR (or set RADLAB_DATA) and check the free "
-                  "disk space.", file=sys.stderr)
+            print(
+                f"\nCould not write into {rd.file_path(c.name, args.size, root).parent} ({exc}). "
+                "Choose a writable folder with --root DIR (or set RADLAB_DATA) and check the free "
+                "disk space.",
+                file=sys.stderr,
+            )
             return 1
     return 0
 
@@ -143,13 +174,23 @@ def _fetch_one(c: rd.DatasetCard, size: int, root: Path, args) -> None:
         dest.unlink()
     url = c.url(size, args.base_url)
     print(f"Fetching {c.title}, {size} x {size} pixels\n  from {url}\n  into {dest}")
-    fetch(url, dest, entry.md5, retries=args.retries, timeout=args.timeout, progress=not args.quiet,
-          manual=rd.manual_steps(c.name, size, root, args.base_url))
-    print(f"Saved {dest} ({_human(dest.stat().st_size)}), MD5 {entry.md5} verified. Licence "
-          f"{c.licence}; to cite it, see rl.data.card({c.name!r}).")
+    fetch(
+        url,
+        dest,
+        entry.md5,
+        retries=args.retries,
+        timeout=args.timeout,
+        progress=not args.quiet,
+        manual=rd.manual_steps(c.name, size, root, args.base_url),
+    )
+    print(
+        f"Saved {dest} ({_human(dest.stat().st_size)}), MD5 {entry.md5} verified. Licence "
+        f"{c.licence}; to cite it, see rl.data.card({c.name!r})."
+    )
 
 
 # --- verify ----------------------------------------------------------------------------
+
 
 def _cmd_verify(args) -> int:
     root = _root(args)
@@ -157,7 +198,9 @@ def _cmd_verify(args) -> int:
     for row in rd.inventory(root):
         command = rd.download_command(row["name"], row["size"], root)
         if row["partial"] is not None:
-            print(f"partial  {row['filename']}.part: an interrupted download; resume it with: {command}")
+            print(
+                f"partial  {row['filename']}.part: an interrupted download; resume it with: {command}"
+            )
         if not row["present"]:
             continue
         if rd.verify_file(row["path"], row["md5"], fresh=True):
@@ -165,11 +208,15 @@ def _cmd_verify(args) -> int:
             print(f"good     {row['filename']} (MD5 {row['md5']})")
         else:
             damaged += 1
-            print(f"DAMAGED  {row['filename']}: its MD5 is not {row['md5']} (incomplete or altered); "
-                  f"fetch it again with: {command}")
+            print(
+                f"DAMAGED  {row['filename']}: its MD5 is not {row['md5']} (incomplete or altered); "
+                f"fetch it again with: {command}"
+            )
     if not good + damaged:
-        print(f"No MedMNIST files under {root / 'medmnist'} yet. Fetch one with: "
-              f"{rd.download_command('pneumoniamnist', 28, root)}")
+        print(
+            f"No MedMNIST files under {root / 'medmnist'} yet. Fetch one with: "
+            f"{rd.download_command('pneumoniamnist', 28, root)}"
+        )
     else:
         print(f"{good} good, {damaged} damaged, under {root / 'medmnist'}")
     return 1 if damaged else 0

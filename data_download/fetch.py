@@ -46,8 +46,16 @@ class _Failure(Exception):
         self.text, self.retry = text, retry
 
 
-def fetch(url: str, dest: str | Path, md5: str, *, retries: int | None = None,
-          timeout: float | None = None, progress: bool = True, manual: str = "") -> Path:
+def fetch(
+    url: str,
+    dest: str | Path,
+    md5: str,
+    *,
+    retries: int | None = None,
+    timeout: float | None = None,
+    progress: bool = True,
+    manual: str = "",
+) -> Path:
     """Download ``url`` to ``dest``, resuming a ``dest.part`` left by an earlier try.
 
     Args:
@@ -76,7 +84,9 @@ def fetch(url: str, dest: str | Path, md5: str, *, retries: int | None = None,
             if not exc.retry:
                 break
     if failure is not None:
-        tries = f"(Gave up after {attempt + 1} tr{'ies' if attempt else 'y'}.)" if failure.retry else ""
+        tries = (
+            f"(Gave up after {attempt + 1} tr{'ies' if attempt else 'y'}.)" if failure.retry else ""
+        )
         raise DownloadFailed(_paragraph(failure.text, tries, manual))
     _finish(part, dest, md5, manual)
     return dest
@@ -93,16 +103,23 @@ def _transfer(url: str, part: Path, timeout: float, progress: bool) -> None:
     if have:
         headers["Range"] = f"bytes={have}-"  # resume: only the missing tail
     try:
-        response = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
+        response = urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers), timeout=timeout
+        )
     except urllib.error.HTTPError as exc:
         _refused(exc, url, part, have)
         return  # a 416 for a part that is already complete: the checksum decides
     except urllib.error.URLError as exc:
         host = urllib.parse.urlsplit(url).netloc
-        raise _Failure(f"Could not reach {host} ({exc.reason}): this computer may be offline, "
-                       "or a firewall or proxy blocks the connection.", retry=True) from None
+        raise _Failure(
+            f"Could not reach {host} ({exc.reason}): this computer may be offline, "
+            "or a firewall or proxy blocks the connection.",
+            retry=True,
+        ) from None
     except (OSError, http.client.HTTPException) as exc:  # connected, but no answer came
-        raise _Failure(f"The server closed the connection without answering ({exc!r}).", retry=True) from None
+        raise _Failure(
+            f"The server closed the connection without answering ({exc!r}).", retry=True
+        ) from None
     with response:
         start = _resume_point(response, part, have)
         length = response.headers.get("Content-Length")
@@ -118,12 +135,18 @@ def _refused(exc: urllib.error.HTTPError, url: str, part: Path, have: int) -> No
         if match and match.group(3) == str(have):
             return  # the part already holds the whole file
         part.unlink(missing_ok=True)  # the part is longer than the file: start again
-        raise _Failure("The partial download did not match the file on the server; it was "
-                       "deleted to start again.", retry=True)
+        raise _Failure(
+            "The partial download did not match the file on the server; it was "
+            "deleted to start again.",
+            retry=True,
+        )
     reason = f"HTTP {exc.code} {exc.reason}"
     if exc.code >= 500 or exc.code in (408, 429):
-        raise _Failure(f"The server answered with an error ({reason}); it may be busy or down "
-                       "for a while, so try again later.", retry=True)
+        raise _Failure(
+            f"The server answered with an error ({reason}); it may be busy or down "
+            "for a while, so try again later.",
+            retry=True,
+        )
     raise _Failure(f"The server has no file at {url} ({reason}).", retry=False)
 
 
@@ -134,18 +157,29 @@ def _resume_point(response, part: Path, have: int) -> int:
     match = _RANGE.match(response.headers.get("Content-Range", ""))
     if not match or match.group(1) != str(have):
         part.unlink(missing_ok=True)
-        raise _Failure("The server resumed at an unexpected position; the partial download was "
-                       "deleted to start again.", retry=True)
+        raise _Failure(
+            "The server resumed at an unexpected position; the partial download was "
+            "deleted to start again.",
+            retry=True,
+        )
     return have
 
 
 def _copy(response, part: Path, start: int, total: int | None, progress: bool) -> None:
     """Stream the answer into ``part`` (appending after ``start`` bytes) with a progress bar."""
     done, broken = start, False
-    with open(part, "ab" if start else "wb") as fh, tqdm(
-        total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
-        desc=part.name.removesuffix(".part"), disable=not progress,
-    ) as bar:
+    with (
+        open(part, "ab" if start else "wb") as fh,
+        tqdm(
+            total=total,
+            initial=start,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=part.name.removesuffix(".part"),
+            disable=not progress,
+        ) as bar,
+    ):
         while True:
             try:
                 block = response.read(CHUNK_BYTES)
@@ -159,9 +193,12 @@ def _copy(response, part: Path, start: int, total: int | None, progress: bool) -
             bar.update(len(block))
     if broken or (total is not None and done < total):
         of_total = f" of {total:,}" if total is not None else ""
-        raise _Failure(f"The transfer stopped early: {done:,}{of_total} bytes arrived. The part "
-                       f"already fetched is kept in {part}; run the same command again to resume "
-                       "from there.", retry=True)
+        raise _Failure(
+            f"The transfer stopped early: {done:,}{of_total} bytes arrived. The part "
+            f"already fetched is kept in {part}; run the same command again to resume "
+            "from there.",
+            retry=True,
+        )
 
 
 def _finish(part: Path, dest: Path, md5: str, manual: str) -> None:
@@ -169,11 +206,13 @@ def _finish(part: Path, dest: Path, md5: str, manual: str) -> None:
     got = md5sum(part)
     if got != md5:
         part.unlink(missing_ok=True)
-        raise DownloadFailed(_paragraph(
-            f"The downloaded file's MD5 checksum is {got}, not the expected {md5}: the copy is "
-            f"damaged or is not the official file. It was deleted, and nothing was saved as {dest}. "
-            "Run the same command again; if this repeats, the server or a proxy is altering the file.",
-            manual,
-        ))
+        raise DownloadFailed(
+            _paragraph(
+                f"The downloaded file's MD5 checksum is {got}, not the expected {md5}: the copy is "
+                f"damaged or is not the official file. It was deleted, and nothing was saved as {dest}. "
+                "Run the same command again; if this repeats, the server or a proxy is altering the file.",
+                manual,
+            )
+        )
     os.replace(part, dest)  # atomic: the final name appears only for a verified file
     mark_verified(dest, md5)

@@ -26,8 +26,18 @@ import importlib
 __version__ = "0.1.0"
 
 _MODULES = (
-    "config", "claims", "dicom", "data", "phantoms", "transforms",
-    "models", "metrics", "train", "plot", "widgets", "course",
+    "config",
+    "claims",
+    "dicom",
+    "data",
+    "phantoms",
+    "transforms",
+    "models",
+    "metrics",
+    "train",
+    "plot",
+    "widgets",
+    "course",
 )
 _SHORTCUTS = {"window": "dicom", "WINDOWS": "dicom", "seed_everything": "config"}
 

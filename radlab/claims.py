@@ -67,7 +67,9 @@ class Lesson:
         holds = bool(holds)
         numbers = {k: _plain(v) for k, v in numbers.items()}
         enforced = self.mode != "smoke"
-        self.claims.append({"claim": text, "holds": holds, "enforced": enforced, "numbers": numbers})
+        self.claims.append(
+            {"claim": text, "holds": holds, "enforced": enforced, "numbers": numbers}
+        )
         self.save()
         detail = ", ".join(f"{k}={_fmt(v)}" for k, v in numbers.items())
         detail = f" ({detail})" if detail else ""
@@ -84,7 +86,12 @@ class Lesson:
         return holds
 
     def as_dict(self) -> dict:
-        return {"lesson": self.name, "mode": self.mode, "numbers": self.numbers, "claims": self.claims}
+        return {
+            "lesson": self.name,
+            "mode": self.mode,
+            "numbers": self.numbers,
+            "claims": self.claims,
+        }
 
     def save(self) -> Path | None:
         """Write ``<lesson>.claims.json`` into ``RADLAB_CLAIMS_DIR`` when it is set."""

@@ -88,7 +88,9 @@ def seed() -> int:
     try:
         return int(value)
     except ValueError:
-        raise ValueError(f"RADLAB_SEED={value!r} must be a whole number, e.g. RADLAB_SEED=0") from None
+        raise ValueError(
+            f"RADLAB_SEED={value!r} must be a whole number, e.g. RADLAB_SEED=0"
+        ) from None
 
 
 def seed_everything(value: int | None = None) -> int:

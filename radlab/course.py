@@ -36,7 +36,11 @@ TIMEOUT = {"smoke": 300, "cpu": 1800, "gpu": 3600}  # seconds allowed per cell
 
 def find_notebooks(folder: str | Path | None = None) -> Path:
     """The lessons folder: ``folder``, else ./notebooks, else the one beside the package."""
-    candidates = [Path(folder)] if folder else [Path.cwd() / "notebooks", Path(__file__).resolve().parents[1] / "notebooks"]
+    candidates = (
+        [Path(folder)]
+        if folder
+        else [Path.cwd() / "notebooks", Path(__file__).resolve().parents[1] / "notebooks"]
+    )
     for path in candidates:
         if path.is_dir() and any(path.glob("[0-9][0-9]_*.ipynb")):
             return path
@@ -51,7 +55,9 @@ def lessons(folder: Path, only: list[str] | None = None) -> list[Path]:
     found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
     if not only:
         return found
-    picked = [p for p in found if any(p.stem == o or p.stem.startswith(o.rstrip("_") + "_") for o in only)]
+    picked = [
+        p for p in found if any(p.stem == o or p.stem.startswith(o.rstrip("_") + "_") for o in only)
+    ]
     if not picked:
         names = ", ".join(p.stem for p in found)
         raise SystemExit(f"No lesson matches --only {' '.join(only)}. Lessons: {names}")
@@ -83,7 +89,9 @@ def _current_kernel(tmp: Path) -> str:
     spec = tmp / "kernels" / "radlab-current"
     spec.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "radlab", "language": "python"}))
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "radlab", "language": "python"})
+    )
     return "radlab-current"
 
 
@@ -94,7 +102,9 @@ def _claims_summary(path: Path) -> str:
     return f"{sum(c['holds'] for c in claims)}/{len(claims)}"
 
 
-def run_lesson(path: Path, out: Path, *, kernel: str, mode: str, update: bool = False) -> tuple[str, float]:
+def run_lesson(
+    path: Path, out: Path, *, kernel: str, mode: str, update: bool = False
+) -> tuple[str, float]:
     """Execute one lesson; write the executed notebook and its HTML into ``out``.
 
     Returns (status, seconds); status is ``ok`` or ``FAILED: <reason>``.
@@ -106,7 +116,10 @@ def run_lesson(path: Path, out: Path, *, kernel: str, mode: str, update: bool = 
 
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
-        nb, kernel_name=kernel, timeout=TIMEOUT[mode], record_timing=False,
+        nb,
+        kernel_name=kernel,
+        timeout=TIMEOUT[mode],
+        record_timing=False,
         resources={"metadata": {"path": str(path.parent)}},
     )
     start, status = time.perf_counter(), "ok"
@@ -136,14 +149,19 @@ def _run(args: argparse.Namespace) -> int:
     print(f"Running {len(picked)} lesson(s) in {mode!r} mode; output in {out}")
     print(f"{'lesson':<28}{'status':<10}{'seconds':>9}  claims held")
     failed = 0
-    with tempfile.TemporaryDirectory(prefix="radlab-kernel-") as tmp, _lesson_environment(mode, out, Path(tmp)):
+    with (
+        tempfile.TemporaryDirectory(prefix="radlab-kernel-") as tmp,
+        _lesson_environment(mode, out, Path(tmp)),
+    ):
         kernel = _current_kernel(Path(tmp))
         for path in picked:
             (out / f"{path.stem}.claims.json").unlink(missing_ok=True)
             status, seconds = run_lesson(path, out, kernel=kernel, mode=mode, update=args.update)
             failed += status != "ok"
             head, _, reason = status.partition(": ")
-            print(f"{path.stem:<28}{head:<10}{seconds:>9.1f}  {_claims_summary(out / f'{path.stem}.claims.json')}")
+            print(
+                f"{path.stem:<28}{head:<10}{seconds:>9.1f}  {_claims_summary(out / f'{path.stem}.claims.json')}"
+            )
             if reason:
                 print(f"    {reason}")
             sys.stdout.flush()
@@ -159,14 +177,28 @@ def _list(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
-    parser = argparse.ArgumentParser(prog="python -m radlab.course", description="Run the course's lessons headless.")
+    parser = argparse.ArgumentParser(
+        prog="python -m radlab.course", description="Run the course's lessons headless."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute lessons and write notebooks, HTML and claims")
-    run.add_argument("--mode", choices=config.MODES, help="run mode (default: RADLAB_MODE, else gpu with CUDA, else cpu)")
-    run.add_argument("--only", nargs="+", metavar="LESSON", help="lesson numbers or names, e.g. --only 00 01")
+    run.add_argument(
+        "--mode",
+        choices=config.MODES,
+        help="run mode (default: RADLAB_MODE, else gpu with CUDA, else cpu)",
+    )
+    run.add_argument(
+        "--only", nargs="+", metavar="LESSON", help="lesson numbers or names, e.g. --only 00 01"
+    )
     run.add_argument("--out", help="output folder (default: course-output/<mode>)")
-    run.add_argument("--notebooks", help="folder holding the lesson notebooks (default: ./notebooks)")
-    run.add_argument("--update", action="store_true", help="also write the outputs back into the lesson notebooks")
+    run.add_argument(
+        "--notebooks", help="folder holding the lesson notebooks (default: ./notebooks)"
+    )
+    run.add_argument(
+        "--update",
+        action="store_true",
+        help="also write the outputs back into the lesson notebooks",
+    )
     run.set_defaults(func=_run)
     ls = sub.add_parser("list", help="list the lessons")
     ls.add_argument("--notebooks", help="folder holding the lesson notebooks")

@@ -157,7 +157,8 @@ class DatasetCard:
             f"  modality : {self.modality} ({kind})",
             f"  task     : {self.task}, {len(self.labels)} {'findings' if self.multi_label else 'classes'}",
             "  labels   : " + indent.join(f"{i:>2} {label}" for i, label in enumerate(self.labels)),
-            "  splits   : " + " | ".join(f"{k} {v:,}" for k, v in self.splits.items())
+            "  splits   : "
+            + " | ".join(f"{k} {v:,}" for k, v in self.splits.items())
             + f" (total {self.n_images:,})",
             f"  licence  : {self.licence}",
             f"  cite     : {MEDMNIST_CITATION}",
@@ -191,15 +192,37 @@ def file_name(name: str, size: int = 28) -> str:
     return f"{name}.npz" if size == 28 else f"{name}_{size}.npz"
 
 
-def _card(name, title, modality, task, labels, n_channels, splits, source, md5s, nbytes=None,
-          licence="CC BY 4.0") -> DatasetCard:
+def _card(
+    name,
+    title,
+    modality,
+    task,
+    labels,
+    n_channels,
+    splits,
+    source,
+    md5s,
+    nbytes=None,
+    licence="CC BY 4.0",
+) -> DatasetCard:
     """Build one card; ``md5s`` lists the MD5 of the 28, 64, 128 and 224 pixel files in order."""
     nbytes = nbytes or {}
     files = tuple(
-        MedMNISTFile(size, file_name(name, size), md5, nbytes.get(size)) for size, md5 in zip(SIZES, md5s)
+        MedMNISTFile(size, file_name(name, size), md5, nbytes.get(size))
+        for size, md5 in zip(SIZES, md5s)
     )
-    return DatasetCard(name, title, modality, task, tuple(labels), n_channels, *splits,
-                       source=source, files=files, licence=licence)
+    return DatasetCard(
+        name,
+        title,
+        modality,
+        task,
+        tuple(labels),
+        n_channels,
+        *splits,
+        source=source,
+        files=files,
+        licence=licence,
+    )
 
 
 _KERMANY = (
@@ -213,125 +236,284 @@ _LITS = (
     "Imaging 2019;38(8):1885-1898"
 )
 _ORGANS = (
-    "bladder", "left femur", "right femur", "heart", "left kidney", "right kidney",
-    "liver", "left lung", "right lung", "pancreas", "spleen",
+    "bladder",
+    "left femur",
+    "right femur",
+    "heart",
+    "left kidney",
+    "right kidney",
+    "liver",
+    "left lung",
+    "right lung",
+    "pancreas",
+    "spleen",
 )
 
 # Facts (URLs, MD5s, labels, split sizes, licences) as published by the MedMNIST authors
 # in the official `medmnist` package, version 3.0.2, and on Zenodo record 10519652.
 _TABLE = (
     _card(
-        "pathmnist", "PathMNIST", "colon pathology, H&E-stained tissue patches", "multi-class",
-        ("adipose tissue", "background", "debris", "lymphocytes", "mucus", "smooth muscle",
-         "normal colon mucosa", "cancer-associated stroma", "colorectal adenocarcinoma epithelium"),
-        3, (89996, 10004, 7180),
+        "pathmnist",
+        "PathMNIST",
+        "colon pathology, H&E-stained tissue patches",
+        "multi-class",
+        (
+            "adipose tissue",
+            "background",
+            "debris",
+            "lymphocytes",
+            "mucus",
+            "smooth muscle",
+            "normal colon mucosa",
+            "cancer-associated stroma",
+            "colorectal adenocarcinoma epithelium",
+        ),
+        3,
+        (89996, 10004, 7180),
         "Kather JN, Krisam J, Charoentong P, et al. Predicting survival from colorectal cancer "
         "histology slides using deep learning: a retrospective multicenter study. PLoS Medicine "
         "2019;16(1):e1002730",
-        ("a8b06965200029087d5bd730944a56c1", "55aa9c1e0525abe5a6b9d8343a507616",
-         "ac42d08fb904d92c244187169d1fd1d9", "2c51a510bcdc9cf8ddb2af93af1eadec"),
+        (
+            "a8b06965200029087d5bd730944a56c1",
+            "55aa9c1e0525abe5a6b9d8343a507616",
+            "ac42d08fb904d92c244187169d1fd1d9",
+            "2c51a510bcdc9cf8ddb2af93af1eadec",
+        ),
     ),
     _card(
-        "chestmnist", "ChestMNIST", "frontal chest X-ray, NIH ChestX-ray14", "multi-label",
-        ("atelectasis", "cardiomegaly", "effusion", "infiltration", "mass", "nodule", "pneumonia",
-         "pneumothorax", "consolidation", "edema", "emphysema", "fibrosis", "pleural thickening",
-         "hernia"),
-        1, (78468, 11219, 22433),
+        "chestmnist",
+        "ChestMNIST",
+        "frontal chest X-ray, NIH ChestX-ray14",
+        "multi-label",
+        (
+            "atelectasis",
+            "cardiomegaly",
+            "effusion",
+            "infiltration",
+            "mass",
+            "nodule",
+            "pneumonia",
+            "pneumothorax",
+            "consolidation",
+            "edema",
+            "emphysema",
+            "fibrosis",
+            "pleural thickening",
+            "hernia",
+        ),
+        1,
+        (78468, 11219, 22433),
         "Wang X, Peng Y, Lu L, Lu Z, Bagheri M, Summers RM. ChestX-ray8: hospital-scale chest X-ray "
         "database and benchmarks on weakly-supervised classification and localization of common "
         "thorax diseases. IEEE CVPR 2017:2097-2106",
-        ("02c8a6516a18b556561a56cbdd36c4a8", "9de6cd0b934ebb5b7426cfba5efbae16",
-         "db107e5590b27930b62dbaf558aebee3", "45bd33e6f06c3e8cdb481c74a89152aa"),
+        (
+            "02c8a6516a18b556561a56cbdd36c4a8",
+            "9de6cd0b934ebb5b7426cfba5efbae16",
+            "db107e5590b27930b62dbaf558aebee3",
+            "45bd33e6f06c3e8cdb481c74a89152aa",
+        ),
     ),
     _card(
-        "dermamnist", "DermaMNIST", "dermatoscopy of pigmented skin lesions", "multi-class",
-        ("actinic keratoses and intraepithelial carcinoma", "basal cell carcinoma",
-         "benign keratosis-like lesions", "dermatofibroma", "melanoma", "melanocytic nevi",
-         "vascular lesions"),
-        3, (7007, 1003, 2005),
+        "dermamnist",
+        "DermaMNIST",
+        "dermatoscopy of pigmented skin lesions",
+        "multi-class",
+        (
+            "actinic keratoses and intraepithelial carcinoma",
+            "basal cell carcinoma",
+            "benign keratosis-like lesions",
+            "dermatofibroma",
+            "melanoma",
+            "melanocytic nevi",
+            "vascular lesions",
+        ),
+        3,
+        (7007, 1003, 2005),
         "Tschandl P, Rosendahl C, Kittler H. The HAM10000 dataset, a large collection of "
         "multi-source dermatoscopic images of common pigmented skin lesions. Scientific Data "
         "2018;5:180161",
-        ("0744692d530f8e62ec473284d019b0c7", "b70a2f5635c6199aeaa28c31d7202e1f",
-         "2defd784463fa5243564e855ed717de1", "8974907d8e169bef5f5b96bc506ae45d"),
+        (
+            "0744692d530f8e62ec473284d019b0c7",
+            "b70a2f5635c6199aeaa28c31d7202e1f",
+            "2defd784463fa5243564e855ed717de1",
+            "8974907d8e169bef5f5b96bc506ae45d",
+        ),
         licence="CC BY-NC 4.0",
     ),
     _card(
-        "octmnist", "OCTMNIST", "retinal optical coherence tomography (OCT)", "multi-class",
+        "octmnist",
+        "OCTMNIST",
+        "retinal optical coherence tomography (OCT)",
+        "multi-class",
         ("choroidal neovascularization", "diabetic macular edema", "drusen", "normal"),
-        1, (97477, 10832, 1000), _KERMANY,
-        ("c68d92d5b585d8d81f7112f81e2d0842", "e229e9440236b774d9f0dfef9d07bdaf",
-         "0a97e76651ace45c5d943ee3f65b63ae", "abc493b6d529d5de7569faaef2773ba3"),
+        1,
+        (97477, 10832, 1000),
+        _KERMANY,
+        (
+            "c68d92d5b585d8d81f7112f81e2d0842",
+            "e229e9440236b774d9f0dfef9d07bdaf",
+            "0a97e76651ace45c5d943ee3f65b63ae",
+            "abc493b6d529d5de7569faaef2773ba3",
+        ),
     ),
     _card(
-        "pneumoniamnist", "PneumoniaMNIST", "paediatric chest X-ray", "binary-class",
+        "pneumoniamnist",
+        "PneumoniaMNIST",
+        "paediatric chest X-ray",
+        "binary-class",
         ("normal", "pneumonia"),
-        1, (4708, 524, 624), _KERMANY,
-        ("28209eda62fecd6e6a2d98b1501bb15f", "8f4eceb4ccffa70c672198ea285246c6",
-         "05b46931834c231683c68f40c47b2971", "d6a3c71de1b945ea11211b03746c1fe1"),
+        1,
+        (4708, 524, 624),
+        _KERMANY,
+        (
+            "28209eda62fecd6e6a2d98b1501bb15f",
+            "8f4eceb4ccffa70c672198ea285246c6",
+            "05b46931834c231683c68f40c47b2971",
+            "d6a3c71de1b945ea11211b03746c1fe1",
+        ),
         nbytes={28: 4170669},
     ),
     _card(
-        "retinamnist", "RetinaMNIST", "retinal fundus photography, diabetic retinopathy grade",
+        "retinamnist",
+        "RetinaMNIST",
+        "retinal fundus photography, diabetic retinopathy grade",
         "ordinal-regression",
-        ("grade 0, no retinopathy", "grade 1, mild", "grade 2, moderate", "grade 3, severe",
-         "grade 4, proliferative"),
-        3, (1080, 120, 400),
+        (
+            "grade 0, no retinopathy",
+            "grade 1, mild",
+            "grade 2, moderate",
+            "grade 3, severe",
+            "grade 4, proliferative",
+        ),
+        3,
+        (1080, 120, 400),
         "Liu R, Wang X, Wu Q, et al. DeepDRiD: diabetic retinopathy - grading and image quality "
         "estimation challenge. Patterns 2022;3(6):100512",
-        ("bd4c0672f1bba3e3a89f0e4e876791e4", "afda852cc34dcda56f86ad2b2457dbcc",
-         "e48e916a24454daf90583d4e6efb1a18", "eae7e3b6f3fcbda4ae613ebdcbe35348"),
+        (
+            "bd4c0672f1bba3e3a89f0e4e876791e4",
+            "afda852cc34dcda56f86ad2b2457dbcc",
+            "e48e916a24454daf90583d4e6efb1a18",
+            "eae7e3b6f3fcbda4ae613ebdcbe35348",
+        ),
     ),
     _card(
-        "breastmnist", "BreastMNIST", "breast ultrasound", "binary-class",
+        "breastmnist",
+        "BreastMNIST",
+        "breast ultrasound",
+        "binary-class",
         ("malignant", "normal or benign"),
-        1, (546, 78, 156),
+        1,
+        (546, 78, 156),
         "Al-Dhabyani W, Gomaa M, Khaled H, Fahmy A. Dataset of breast ultrasound images. "
         "Data in Brief 2020;28:104863",
-        ("750601b1f35ba3300ea97c75c52ff8f6", "742edef2a1fd1524b2efff4bd7ba9364",
-         "363e4b3f8d712e9b5de15470a2aaadf1", "b56378a6eefa9fed602bb16d192d4c8b"),
+        (
+            "750601b1f35ba3300ea97c75c52ff8f6",
+            "742edef2a1fd1524b2efff4bd7ba9364",
+            "363e4b3f8d712e9b5de15470a2aaadf1",
+            "b56378a6eefa9fed602bb16d192d4c8b",
+        ),
         nbytes={28: 559580},
     ),
     _card(
-        "bloodmnist", "BloodMNIST", "microscopy of normal peripheral blood cells", "multi-class",
-        ("basophil", "eosinophil", "erythroblast",
-         "immature granulocytes (myelocytes, metamyelocytes, promyelocytes)", "lymphocyte",
-         "monocyte", "neutrophil", "platelet"),
-        3, (11959, 1712, 3421),
+        "bloodmnist",
+        "BloodMNIST",
+        "microscopy of normal peripheral blood cells",
+        "multi-class",
+        (
+            "basophil",
+            "eosinophil",
+            "erythroblast",
+            "immature granulocytes (myelocytes, metamyelocytes, promyelocytes)",
+            "lymphocyte",
+            "monocyte",
+            "neutrophil",
+            "platelet",
+        ),
+        3,
+        (11959, 1712, 3421),
         "Acevedo A, Merino A, Alférez S, Molina Á, Boldú L, Rodellar J. A dataset of microscopic "
         "peripheral blood cell images for development of automatic recognition systems. Data in "
         "Brief 2020;30:105474",
-        ("7053d0359d879ad8a5505303e11de1dc", "2b94928a2ae4916078ca51e05b6b800b",
-         "adace1e0ed228fccda1f39692059dd4c", "b718ff6835fcbdb22ba9eacccd7b2601"),
+        (
+            "7053d0359d879ad8a5505303e11de1dc",
+            "2b94928a2ae4916078ca51e05b6b800b",
+            "adace1e0ed228fccda1f39692059dd4c",
+            "b718ff6835fcbdb22ba9eacccd7b2601",
+        ),
     ),
     _card(
-        "tissuemnist", "TissueMNIST", "microscopy of human kidney cortex cells", "multi-class",
-        ("collecting duct, connecting tubule", "distal convoluted tubule",
-         "glomerular endothelial cells", "interstitial endothelial cells", "leukocytes",
-         "podocytes", "proximal tubule segments", "thick ascending limb"),
-        1, (165466, 23640, 47280),
+        "tissuemnist",
+        "TissueMNIST",
+        "microscopy of human kidney cortex cells",
+        "multi-class",
+        (
+            "collecting duct, connecting tubule",
+            "distal convoluted tubule",
+            "glomerular endothelial cells",
+            "interstitial endothelial cells",
+            "leukocytes",
+            "podocytes",
+            "proximal tubule segments",
+            "thick ascending limb",
+        ),
+        1,
+        (165466, 23640, 47280),
         "Ljosa V, Sokolnicki KL, Carpenter AE. Annotated high-throughput microscopy image sets for "
         "validation. Nature Methods 2012;9(7):637 (Broad Bioimage Benchmark Collection, BBBC051)",
-        ("ebe78ee8b05294063de985d821c1c34b", "123ece2eba09d0aa5d698fda57103344",
-         "61b955355d7425a89687b06cca3ce0c2", "b077128c4a949f0a4eb01517f9037b9c"),
+        (
+            "ebe78ee8b05294063de985d821c1c34b",
+            "123ece2eba09d0aa5d698fda57103344",
+            "61b955355d7425a89687b06cca3ce0c2",
+            "b077128c4a949f0a4eb01517f9037b9c",
+        ),
     ),
     _card(
-        "organamnist", "OrganAMNIST", "abdominal CT, axial slices in an abdominal window",
-        "multi-class", _ORGANS, 1, (34561, 6491, 17778), _LITS,
-        ("68e3f8846a6bd62f0c9bf841c0d9eacc", "2dcccc29b88e6da5a01161ef20cda288",
-         "eeae80d0a227a8d099027e1b3cfd3b60", "50747347e05c87dd3aaf92c49f9f3170"),
+        "organamnist",
+        "OrganAMNIST",
+        "abdominal CT, axial slices in an abdominal window",
+        "multi-class",
+        _ORGANS,
+        1,
+        (34561, 6491, 17778),
+        _LITS,
+        (
+            "68e3f8846a6bd62f0c9bf841c0d9eacc",
+            "2dcccc29b88e6da5a01161ef20cda288",
+            "eeae80d0a227a8d099027e1b3cfd3b60",
+            "50747347e05c87dd3aaf92c49f9f3170",
+        ),
     ),
     _card(
-        "organcmnist", "OrganCMNIST", "abdominal CT, coronal slices in an abdominal window",
-        "multi-class", _ORGANS, 1, (12975, 2392, 8216), _LITS,
-        ("b9ceb9546e10131b32923c5bbeaea2b1", "3ce34a8724ea6f548e6db4744d03b6a9",
-         "773c1f009daa3fe5d9a2a201b2a7ed94", "050f5e875dc056f6768abf94ec9995d1"),
+        "organcmnist",
+        "OrganCMNIST",
+        "abdominal CT, coronal slices in an abdominal window",
+        "multi-class",
+        _ORGANS,
+        1,
+        (12975, 2392, 8216),
+        _LITS,
+        (
+            "b9ceb9546e10131b32923c5bbeaea2b1",
+            "3ce34a8724ea6f548e6db4744d03b6a9",
+            "773c1f009daa3fe5d9a2a201b2a7ed94",
+            "050f5e875dc056f6768abf94ec9995d1",
+        ),
     ),
     _card(
-        "organsmnist", "OrganSMNIST", "abdominal CT, sagittal slices in an abdominal window",
-        "multi-class", _ORGANS, 1, (13932, 2452, 8827), _LITS,
-        ("9ab87b696fb54e2a387ebe992d6ed5f1", "53a6d115339d874c25e309a994ff46d3",
-         "ded0c5fa01a95dc4978b956f613e9b8e", "b354719e553fbbb2513d5533f52a4cb1"),
+        "organsmnist",
+        "OrganSMNIST",
+        "abdominal CT, sagittal slices in an abdominal window",
+        "multi-class",
+        _ORGANS,
+        1,
+        (13932, 2452, 8827),
+        _LITS,
+        (
+            "9ab87b696fb54e2a387ebe992d6ed5f1",
+            "53a6d115339d874c25e309a994ff46d3",
+            "ded0c5fa01a95dc4978b956f613e9b8e",
+            "b354719e553fbbb2513d5533f52a4cb1",
+        ),
     ),
 )
 
@@ -362,12 +544,15 @@ def file_path(name: str, size: int = 28, root: str | Path | None = None) -> Path
 
 def download_command(name: str, size: int = 28, root: str | Path | None = None) -> str:
     """The shell command that fetches one file into ``root``."""
-    return (f"python -m data_download medmnist {card(name).name} --size {size} "
-            f"--root {shlex.quote(str(_root(root)))}")
+    return (
+        f"python -m data_download medmnist {card(name).name} --size {size} "
+        f"--root {shlex.quote(str(_root(root)))}"
+    )
 
 
-def manual_steps(name: str, size: int = 28, root: str | Path | None = None,
-                 base_url: str | None = None) -> str:
+def manual_steps(
+    name: str, size: int = 28, root: str | Path | None = None, base_url: str | None = None
+) -> str:
     """How to fetch a file by hand (browser, folder, MD5 check) when the command cannot."""
     entry, path = card(name).file(size), file_path(name, size, root)
     return (
@@ -460,12 +645,19 @@ def inventory(root: str | Path | None = None) -> list[dict]:
         for entry in c.files:
             path = file_path(c.name, entry.size, root)
             present, part = path.is_file(), path.with_name(path.name + ".part")
-            rows.append({
-                "name": c.name, "size": entry.size, "filename": entry.filename, "path": path,
-                "present": present, "verified": present and is_verified(path, entry.md5),
-                "nbytes": path.stat().st_size if present else entry.nbytes, "md5": entry.md5,
-                "partial": part.stat().st_size if part.is_file() else None,
-            })
+            rows.append(
+                {
+                    "name": c.name,
+                    "size": entry.size,
+                    "filename": entry.filename,
+                    "path": path,
+                    "present": present,
+                    "verified": present and is_verified(path, entry.md5),
+                    "nbytes": path.stat().st_size if present else entry.nbytes,
+                    "md5": entry.md5,
+                    "partial": part.stat().st_size if part.is_file() else None,
+                }
+            )
     return rows
 
 
@@ -508,8 +700,9 @@ def _arrays(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     return value
 
 
-def medmnist(name: str, split: str = "train", size: int = 28,
-             root: str | Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def medmnist(
+    name: str, split: str = "train", size: int = 28, root: str | Path | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Load one split of a MedMNIST data set as tensors.
 
     Args:
@@ -535,8 +728,9 @@ def medmnist(name: str, split: str = "train", size: int = 28,
     return x, y
 
 
-def subset(images: torch.Tensor, labels: torch.Tensor, n: int,
-           seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def subset(
+    images: torch.Tensor, labels: torch.Tensor, n: int, seed: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw ``n`` cases keeping each class's share (stratified); random for multi-label sets.
 
     Args:
@@ -559,9 +753,11 @@ def subset(images: torch.Tensor, labels: torch.Tensor, n: int,
         quota = exact.floor().long()
         order = (exact - quota).argsort(descending=True, stable=True)
         quota[order[: n - int(quota.sum())]] += 1  # largest remainders get the leftover cases
-        idx = torch.cat([
-            (lab == k).nonzero().flatten()[torch.randperm(int(m), generator=gen)[:q]]
-            for k, m, q in zip(classes, counts, quota)
-        ])
+        idx = torch.cat(
+            [
+                (lab == k).nonzero().flatten()[torch.randperm(int(m), generator=gen)[:q]]
+                for k, m, q in zip(classes, counts, quota)
+            ]
+        )
     idx = idx.sort().values
     return images[idx.to(images.device)], labels[idx.to(labels.device)]

@@ -97,32 +97,52 @@ class Window:
         return self.level + self.width / 2
 
     def __repr__(self) -> str:
-        return (f"Window(L={self.level:g}, W={self.width:g}: {self.low:g} to {self.high:g}; "
-                f"{self.use}; source: {self.source})")
+        return (
+            f"Window(L={self.level:g}, W={self.width:g}: {self.low:g} to {self.high:g}; "
+            f"{self.use}; source: {self.source})"
+        )
 
 
 # Conventional values, not laws: departments tune them. The source is where each
 # value is commonly documented, so a learner can look it up.
 WINDOWS: dict[str, Window] = {
     "brain": Window(40, 80, "brain parenchyma on head CT", _RADIOPAEDIA),
-    "subdural": Window(75, 215, "thin extra-axial blood next to the skull",
-                       _RADIOPAEDIA + ": L50-100/W130-300, midpoints used here"),
-    "stroke": Window(32, 8, "subtle loss of grey-white differentiation in early ischaemia",
-                     "Lev MH et al., Radiology 1999;213:150-155 (L32/W8); "
-                     + _RADIOPAEDIA + " also lists L40/W40"),
+    "subdural": Window(
+        75,
+        215,
+        "thin extra-axial blood next to the skull",
+        _RADIOPAEDIA + ": L50-100/W130-300, midpoints used here",
+    ),
+    "stroke": Window(
+        32,
+        8,
+        "subtle loss of grey-white differentiation in early ischaemia",
+        "Lev MH et al., Radiology 1999;213:150-155 (L32/W8); "
+        + _RADIOPAEDIA
+        + " also lists L40/W40",
+    ),
     "lung": Window(-600, 1500, "lung parenchyma and airways", _RADIOPAEDIA),
     "mediastinum": Window(50, 350, "mediastinal vessels, nodes and heart", _RADIOPAEDIA),
-    "liver": Window(60, 150, "liver lesions across contrast phases",
-                    _RADIOPAEDIA + " lists L30/W150; level raised to 60 so that enhanced "
-                    "parenchyma (about 100-110 HU in the delayed phase) stays inside"),
+    "liver": Window(
+        60,
+        150,
+        "liver lesions across contrast phases",
+        _RADIOPAEDIA + " lists L30/W150; level raised to 60 so that enhanced "
+        "parenchyma (about 100-110 HU in the delayed phase) stays inside",
+    ),
     "bone": Window(400, 1800, "cortex and trabecular bone", _RADIOPAEDIA),
-    "soft_tissue": Window(50, 400, "abdominal and general soft tissue",
-                          _RADIOPAEDIA + " (abdomen soft tissues)"),
+    "soft_tissue": Window(
+        50, 400, "abdominal and general soft tissue", _RADIOPAEDIA + " (abdomen soft tissues)"
+    ),
 }
 
 
-def window(array: Any, level: float | None = None, width: float | None = None,
-           preset: str | Window | None = None) -> Any:
+def window(
+    array: Any,
+    level: float | None = None,
+    width: float | None = None,
+    preset: str | Window | None = None,
+) -> Any:
     """Map values to [0, 1]: ``level - width/2`` -> 0, ``level + width/2`` -> 1, clipped.
 
     Args:
@@ -146,13 +166,17 @@ def _resolve_window(level, width, preset) -> tuple[float, float]:
     if preset is not None:
         if isinstance(preset, str):
             if preset not in WINDOWS:
-                raise ValueError(f"Unknown window preset {preset!r}; choose one of "
-                                 f"{', '.join(WINDOWS)} or pass level= and width=.")
+                raise ValueError(
+                    f"Unknown window preset {preset!r}; choose one of "
+                    f"{', '.join(WINDOWS)} or pass level= and width=."
+                )
             preset = WINDOWS[preset]
         level, width = preset.level, preset.width
     if level is None or width is None:
-        raise ValueError("Give a window: level= and width= (e.g. level=40, width=80) "
-                         f"or preset= one of {', '.join(WINDOWS)}.")
+        raise ValueError(
+            "Give a window: level= and width= (e.g. level=40, width=80) "
+            f"or preset= one of {', '.join(WINDOWS)}."
+        )
     if not width > 0:
         raise ValueError(f"Window width must be positive, got {width}.")
     return float(level), float(width)
@@ -176,12 +200,26 @@ _NO_PIXEL_KINDS = {
 _DICOMDIR_UID = "1.2.840.10008.1.3.10"
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 # SOP class and instance, modality, study, patient, rows, pixels, DICOMDIR records
-_IDENTIFYING_TAGS = (0x00080016, 0x00080018, 0x00080060, 0x0020000D, 0x00100020, 0x00280010,
-                     0x7FE00010, 0x00041200)
-_MAGIC = {b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image",
-          b"PK\x03\x04": "a zip archive", b"\x1f\x8b": "a gzip archive",
-          b"%PDF": "a PDF document", b"II*\x00": "a TIFF image", b"MM\x00*": "a TIFF image",
-          b"\x93NUMPY": "a NumPy .npy file"}
+_IDENTIFYING_TAGS = (
+    0x00080016,
+    0x00080018,
+    0x00080060,
+    0x0020000D,
+    0x00100020,
+    0x00280010,
+    0x7FE00010,
+    0x00041200,
+)
+_MAGIC = {
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"PK\x03\x04": "a zip archive",
+    b"\x1f\x8b": "a gzip archive",
+    b"%PDF": "a PDF document",
+    b"II*\x00": "a TIFF image",
+    b"MM\x00*": "a TIFF image",
+    b"\x93NUMPY": "a NumPy .npy file",
+}
 
 
 def read(path: str | Path, *, stop_before_pixels: bool = False) -> FileDataset:
@@ -201,29 +239,40 @@ def read(path: str | Path, *, stop_before_pixels: bool = False) -> FileDataset:
     except InvalidDicomError:
         ds = None  # no 'DICM' marker: maybe a bare dataset, tried below
     except OSError as err:
-        raise DicomError(f"Could not read {path}: {err.strerror or err}. Check the file's "
-                         "permissions and that the disk is reachable.",
-                         reason="unreadable") from err
+        raise DicomError(
+            f"Could not read {path}: {err.strerror or err}. Check the file's "
+            "permissions and that the disk is reachable.",
+            reason="unreadable",
+        ) from err
     except Exception as err:  # the parser fails in many ways on a damaged file
         raise _damaged(path, err) from err
     if ds is None:
         return _read_forced(path, stop_before_pixels)
     if len(ds) == 0:  # pydicom gives up silently on some files cut short
-        raise DicomError(f"{path} has a DICOM file header but no data after it: the file is cut "
-                         "short or damaged. Copy it again from its source.", reason="damaged")
+        raise DicomError(
+            f"{path} has a DICOM file header but no data after it: the file is cut "
+            "short or damaged. Copy it again from its source.",
+            reason="damaged",
+        )
     return ds
 
 
 def _check_file(path: Path) -> None:
     if not path.exists():
-        raise DicomError(f"No file at {path}. Check the path and the spelling of the name.",
-                         reason="missing")
+        raise DicomError(
+            f"No file at {path}. Check the path and the spelling of the name.", reason="missing"
+        )
     if path.is_dir():
-        raise DicomError(f"{path} is a folder, not a file. For a folder of slices use "
-                         "read_series(folder).", reason="unreadable")
+        raise DicomError(
+            f"{path} is a folder, not a file. For a folder of slices use read_series(folder).",
+            reason="unreadable",
+        )
     if path.stat().st_size == 0:
-        raise DicomError(f"{path} is empty (0 bytes): the copy or download probably failed. "
-                         "Copy the file again from its source.", reason="not_dicom")
+        raise DicomError(
+            f"{path} is empty (0 bytes): the copy or download probably failed. "
+            "Copy the file again from its source.",
+            reason="not_dicom",
+        )
 
 
 def _read_forced(path: Path, stop_before_pixels: bool) -> FileDataset:
@@ -252,17 +301,24 @@ def _sniff(path: Path) -> str | None:
 def _not_dicom(path: Path) -> DicomError:
     kind = _sniff(path)
     what = f"it looks like {kind}" if kind else "it has no 'DICM' marker and no DICOM tags"
-    return DicomError(f"{path} is not a DICOM file: {what}. Open it with a tool for that format, "
-                      "or export the original DICOM from the PACS.", reason="not_dicom")
+    return DicomError(
+        f"{path} is not a DICOM file: {what}. Open it with a tool for that format, "
+        "or export the original DICOM from the PACS.",
+        reason="not_dicom",
+    )
 
 
 def _damaged(path: Any, err: Exception) -> DicomError:
-    return DicomError(f"The DICOM header of {path} is damaged and cannot be parsed "
-                      f"({type(err).__name__}); the file may be truncated or corrupted. "
-                      "Copy it again from the PACS or the original media.", reason="damaged")
+    return DicomError(
+        f"The DICOM header of {path} is damaged and cannot be parsed "
+        f"({type(err).__name__}); the file may be truncated or corrupted. "
+        "Copy it again from the PACS or the original media.",
+        reason="damaged",
+    )
 
 
 # ----------------------------------------------------------------------------- pixels
+
 
 def to_array(ds: Dataset, *, frame: int | None = None) -> np.ndarray:
     """The image as float32 in modality units (HU for CT), a larger value always brighter.
@@ -319,8 +375,11 @@ def _frame_index(ds: Dataset, frame: int | None) -> int | None:
     except (ValueError, TypeError) as err:
         raise _damaged(_where(ds), err) from err
     if not -n <= frame < n:
-        raise DicomError(f"Frame {frame} does not exist: this {_where(ds)} has {n} frame(s), "
-                         f"numbered 0 to {n - 1}.", reason="frame")
+        raise DicomError(
+            f"Frame {frame} does not exist: this {_where(ds)} has {n} frame(s), "
+            f"numbered 0 to {n - 1}.",
+            reason="frame",
+        )
     return frame % n
 
 
@@ -328,9 +387,12 @@ def to_hu(ds: Dataset) -> np.ndarray:
     """Hounsfield units of a CT image (``to_array`` that first checks the modality is CT)."""
     modality = str(ds.get("Modality", "")).upper()
     if modality != "CT":
-        raise DicomError(f"Hounsfield units exist only for CT, and this file is "
-                         f"{modality or 'of unknown modality'} ({_where(ds)}). "
-                         "Use to_array(ds) for its values in modality units.", reason="not_ct")
+        raise DicomError(
+            f"Hounsfield units exist only for CT, and this file is "
+            f"{modality or 'of unknown modality'} ({_where(ds)}). "
+            "Use to_array(ds) for its values in modality units.",
+            reason="not_ct",
+        )
     return to_array(ds)
 
 
@@ -346,9 +408,12 @@ def _decode(ds: Dataset, frame: int | None = None) -> tuple[np.ndarray, str]:
     try:
         decoder = get_decoder(ts)
     except NotImplementedError as err:
-        raise DicomError(f"The pixels of this {_where(ds)} use the transfer syntax '{ts.name}', "
-                         "which pydicom cannot decode (video or an unknown compression). Ask "
-                         "the PACS for an uncompressed export.", reason="unsupported") from err
+        raise DicomError(
+            f"The pixels of this {_where(ds)} use the transfer syntax '{ts.name}', "
+            "which pydicom cannot decode (video or an unknown compression). Ask "
+            "the PACS for an uncompressed export.",
+            reason="unsupported",
+        ) from err
     if not decoder.is_available:
         raise DicomError(_missing_decoder(ts, decoder, ds), reason="no_decoder")
     if not ts.is_compressed:
@@ -363,38 +428,57 @@ def _decode(ds: Dataset, frame: int | None = None) -> tuple[np.ndarray, str]:
 def _undecodable(ds: Dataset, ts: puid.UID, decoder: Any, err: Exception) -> DicomError:
     where = f"The pixel data of this {_where(ds)} ('{ts.name}') could not be decoded"
     if not ts.is_compressed:
-        return DicomError(f"{where} ({type(err).__name__}): the header and the pixel data "
-                          "disagree, so the file is probably damaged. Copy it again from its "
-                          "source.", reason="damaged")
+        return DicomError(
+            f"{where} ({type(err).__name__}): the header and the pixel data "
+            "disagree, so the file is probably damaged. Copy it again from its "
+            "source.",
+            reason="damaged",
+        )
     used = ", ".join(getattr(decoder, "available_plugins", ())) or "the installed decoder"
-    return DicomError(f"{where} by {used} ({type(err).__name__}). Either the file is damaged, "
-                      f"or {used} does not handle this variant of the compression: install "
-                      f"{_DECODER_PACKAGES.get(ts, 'another pydicom decoder plugin')}, restart "
-                      "the kernel and try again.", reason="decode_failed")
+    return DicomError(
+        f"{where} by {used} ({type(err).__name__}). Either the file is damaged, "
+        f"or {used} does not handle this variant of the compression: install "
+        f"{_DECODER_PACKAGES.get(ts, 'another pydicom decoder plugin')}, restart "
+        "the kernel and try again.",
+        reason="decode_failed",
+    )
 
 
 def _require_pixels(ds: Dataset) -> None:
     if any(kw in ds for kw in _PIXEL_KEYWORDS):
-        missing = [kw for kw in ("Rows", "Columns", "BitsAllocated", "PhotometricInterpretation")
-                   if kw not in ds]
+        missing = [
+            kw
+            for kw in ("Rows", "Columns", "BitsAllocated", "PhotometricInterpretation")
+            if kw not in ds
+        ]
         if missing:
-            raise DicomError(f"This {_where(ds)} has pixel data but its header lacks "
-                             f"{', '.join(missing)}, so the image size or format is unknown. "
-                             "The file is damaged; export it again.", reason="damaged")
+            raise DicomError(
+                f"This {_where(ds)} has pixel data but its header lacks "
+                f"{', '.join(missing)}, so the image size or format is unknown. "
+                "The file is damaged; export it again.",
+                reason="damaged",
+            )
         return
     if "Rows" in ds:
-        raise DicomError(f"This {_where(ds)} describes an image but holds no pixel data: either "
-                         "it was read with stop_before_pixels=True (read it again with "
-                         "read(path)) or the file was cut short before its pixels.",
-                         reason="no_pixels")
-    raise DicomError(f"This {_where(ds)} has no pixel data: it is {_kind(ds)}. Open an image "
-                     "file of the same study instead.", reason="no_pixels")
+        raise DicomError(
+            f"This {_where(ds)} describes an image but holds no pixel data: either "
+            "it was read with stop_before_pixels=True (read it again with "
+            "read(path)) or the file was cut short before its pixels.",
+            reason="no_pixels",
+        )
+    raise DicomError(
+        f"This {_where(ds)} has no pixel data: it is {_kind(ds)}. Open an image "
+        "file of the same study instead.",
+        reason="no_pixels",
+    )
 
 
 def _kind(ds: Dataset) -> str:
     """What a DICOM object is, in words (for files without pixels)."""
-    sop = str(getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", "")
-              or ds.get("SOPClassUID", ""))
+    sop = str(
+        getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", "")
+        or ds.get("SOPClassUID", "")
+    )
     if sop == _DICOMDIR_UID or "DirectoryRecordSequence" in ds:
         return "a DICOMDIR: an index of the files on a CD or USB stick, not an image"
     modality = str(ds.get("Modality", "")).upper()
@@ -425,11 +509,13 @@ def _check_length(ds: Dataset) -> None:
     except Exception as err:  # odd header values (text where a number belongs, ...)
         raise _damaged(_where(ds), err) from err
     if actual < expected:
-        raise DicomError(f"The pixel data of this {_where(ds)} is truncated: {actual} bytes "
-                         f"where the header ({ds.Rows} x {ds.Columns} pixels, "
-                         f"{ds.get('NumberOfFrames', 1)} frame(s), {ds.BitsAllocated} bits) "
-                         f"needs {expected}. The copy was cut short; copy it again.",
-                         reason="truncated")
+        raise DicomError(
+            f"The pixel data of this {_where(ds)} is truncated: {actual} bytes "
+            f"where the header ({ds.Rows} x {ds.Columns} pixels, "
+            f"{ds.get('NumberOfFrames', 1)} frame(s), {ds.BitsAllocated} bits) "
+            f"needs {expected}. The copy was cut short; copy it again.",
+            reason="truncated",
+        )
 
 
 # Packages that add a decoder, by transfer syntax (pydicom names the same ones).
@@ -454,9 +540,11 @@ _DECODER_PACKAGES = {
 
 def _missing_decoder(ts: puid.UID, decoder: Any, ds: Dataset) -> str:
     packages = _DECODER_PACKAGES.get(ts) or "; ".join(getattr(decoder, "missing_dependencies", []))
-    return (f"The pixels of this {_where(ds)} are compressed as '{ts.name}' and no decoder for it "
-            f"is installed. Install {packages or 'a pydicom decoder plugin'}, then restart the "
-            "kernel.")
+    return (
+        f"The pixels of this {_where(ds)} are compressed as '{ts.name}' and no decoder for it "
+        f"is installed. Install {packages or 'a pydicom decoder plugin'}, then restart the "
+        "kernel."
+    )
 
 
 def _rescale(ds: Dataset, ndim: int, frame: int | None = None) -> tuple[Any, Any]:
@@ -467,8 +555,10 @@ def _rescale(ds: Dataset, ndim: int, frame: int | None = None) -> tuple[Any, Any
     """
     if "RescaleSlope" in ds or "RescaleIntercept" in ds:
         return float(ds.get("RescaleSlope", 1) or 1), float(ds.get("RescaleIntercept", 0) or 0)
-    per_frame = [_group_item(fg, "PixelValueTransformationSequence")
-                 for fg in ds.get("PerFrameFunctionalGroupsSequence", [])]
+    per_frame = [
+        _group_item(fg, "PixelValueTransformationSequence")
+        for fg in ds.get("PerFrameFunctionalGroupsSequence", [])
+    ]
     if per_frame and all(item is not None for item in per_frame):
         slope = np.array([float(i.get("RescaleSlope", 1)) for i in per_frame])
         intercept = np.array([float(i.get("RescaleIntercept", 0)) for i in per_frame])
@@ -495,7 +585,7 @@ def _range_sum(ds: Dataset, slope: Any, intercept: Any) -> Any:
     if int(ds.get("PixelRepresentation", 0)) == 1:
         ends = np.array([-(2 ** (bits - 1)), 2 ** (bits - 1) - 1])
     else:
-        ends = np.array([0, 2 ** bits - 1])
+        ends = np.array([0, 2**bits - 1])
     if ds.get("ModalityLUTSequence"):
         return float(apply_modality_lut(ends, ds).astype(np.float64).sum())
     return slope * float(ends.sum()) + 2 * intercept
@@ -506,8 +596,11 @@ def _to_rgb(arr: np.ndarray, pi: str, ds: Dataset) -> np.ndarray:
         return arr.astype(np.float32)
     if pi in ("YBR_FULL", "YBR_FULL_422"):  # 422 sub-sampling is already undone by the decoder
         return _ybr_full_to_rgb(arr, int(ds.get("BitsStored", 8)))
-    raise DicomError(f"This {_where(ds)} stores colour as '{pi}', which radlab cannot convert "
-                     "to RGB. Export the image again as RGB.", reason="unsupported")
+    raise DicomError(
+        f"This {_where(ds)} stores colour as '{pi}', which radlab cannot convert "
+        "to RGB. Export the image again as RGB.",
+        reason="unsupported",
+    )
 
 
 def _ybr_full_to_rgb(arr: np.ndarray, bits: int) -> np.ndarray:
@@ -515,13 +608,19 @@ def _ybr_full_to_rgb(arr: np.ndarray, bits: int) -> np.ndarray:
     half = np.float32(2 ** (bits - 1))
     ybr = arr.astype(np.float32)
     y, cb, cr = ybr[..., 0], ybr[..., 1] - half, ybr[..., 2] - half
-    rgb = np.stack([y + np.float32(1.402) * cr,
-                    y - np.float32(0.344136) * cb - np.float32(0.714136) * cr,
-                    y + np.float32(1.772) * cb], axis=-1)
+    rgb = np.stack(
+        [
+            y + np.float32(1.402) * cr,
+            y - np.float32(0.344136) * cb - np.float32(0.714136) * cr,
+            y + np.float32(1.772) * cb,
+        ],
+        axis=-1,
+    )
     return np.clip(np.rint(rgb), 0, 2 * half - 1)
 
 
 # ----------------------------------------------------------------------------- header
+
 
 def header_window(ds: Dataset) -> Window | None:
     """The window stored in the file (WindowCenter/WindowWidth), in ``to_array`` units.
@@ -546,8 +645,11 @@ def _header_value(ds: Dataset, keyword: str) -> float | None:
     holders = [ds]
     for seq in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
         if ds.get(seq):
-            for inner in ("PixelValueTransformationSequence", "PixelMeasuresSequence",
-                          "FrameVOILUTSequence"):
+            for inner in (
+                "PixelValueTransformationSequence",
+                "PixelMeasuresSequence",
+                "FrameVOILUTSequence",
+            ):
                 item = _group_item(ds[seq][0], inner)
                 if item is not None:
                     holders.append(item)
@@ -593,9 +695,11 @@ def _int(ds: Dataset, keyword: str, default: int) -> int:
 
 def _spacing_of(ds: Dataset) -> tuple[float, float] | None:
     """(row spacing dy, column spacing dx) in mm, from PixelSpacing or its fallbacks."""
-    for holder in [ds] + [_group_item(ds[s][0], "PixelMeasuresSequence") for s in
-                          ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence")
-                          if ds.get(s)]:
+    for holder in [ds] + [
+        _group_item(ds[s][0], "PixelMeasuresSequence")
+        for s in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence")
+        if ds.get(s)
+    ]:
         if holder is not None:
             value = holder.get("PixelSpacing") or holder.get("ImagerPixelSpacing")
             try:
@@ -608,8 +712,10 @@ def _spacing_of(ds: Dataset) -> tuple[float, float] | None:
 
 # ----------------------------------------------------------------------------- series
 
-def read_series(folder: str | Path, *, series_uid: str | None = None
-                ) -> tuple[np.ndarray, tuple[float, float, float]]:
+
+def read_series(
+    folder: str | Path, *, series_uid: str | None = None
+) -> tuple[np.ndarray, tuple[float, float, float]]:
     """Read a folder of single-slice DICOM files into one volume.
 
     Slices are ordered by their position along the slice normal
@@ -631,22 +737,30 @@ def read_series(folder: str | Path, *, series_uid: str | None = None
     slices = _one_series(slices, folder, series_uid)
     sizes = Counter((int(ds.Rows), int(ds.Columns)) for ds in slices)
     if len(sizes) > 1:
-        raise DicomError(f"The slices in {folder} differ in size ({_counted(sizes)}); a volume "
-                         "needs one size. Separate the series or reformat them.", reason="series")
+        raise DicomError(
+            f"The slices in {folder} differ in size ({_counted(sizes)}); a volume "
+            "needs one size. Separate the series or reformat them.",
+            reason="series",
+        )
     slices, dz = _sort_slices(slices)
     arrays = [to_array(ds) for ds in slices]
     if arrays[0].ndim != 2:
-        raise DicomError(f"{folder} holds multi-frame or colour images {arrays[0].shape}; "
-                         "read_series expects one grayscale slice per file. Use "
-                         "to_array(read(path)) for a multi-frame file.", reason="series")
+        raise DicomError(
+            f"{folder} holds multi-frame or colour images {arrays[0].shape}; "
+            "read_series expects one grayscale slice per file. Use "
+            "to_array(read(path)) for a multi-frame file.",
+            reason="series",
+        )
     dy, dx = _spacing_of(slices[0]) or (1.0, 1.0)
     return np.stack(arrays).astype(np.float32), (dz, dy, dx)
 
 
 def _image_datasets(folder: Path) -> list[Dataset]:
     if not folder.is_dir():
-        raise DicomError(f"{folder} is not a folder. Give the folder that holds the series' "
-                         "files.", reason="missing")
+        raise DicomError(
+            f"{folder} is not a folder. Give the folder that holds the series' files.",
+            reason="missing",
+        )
     slices = []
     for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
         try:
@@ -658,8 +772,11 @@ def _image_datasets(folder: Path) -> list[Dataset]:
         if any(kw in ds for kw in _PIXEL_KEYWORDS):
             slices.append(ds)
     if not slices:
-        raise DicomError(f"No DICOM images in {folder}. Check the folder (images may sit in a "
-                         "sub-folder) and that the files are DICOM.", reason="series")
+        raise DicomError(
+            f"No DICOM images in {folder}. Check the folder (images may sit in a "
+            "sub-folder) and that the files are DICOM.",
+            reason="series",
+        )
     return slices
 
 
@@ -668,13 +785,17 @@ def _one_series(slices: list[Dataset], folder: Path, series_uid: str | None) -> 
     if series_uid is not None:
         chosen = [ds for ds in slices if str(ds.get("SeriesInstanceUID", "")) == series_uid]
         if not chosen:
-            raise DicomError(f"No slice of series {series_uid} in {folder}; it holds "
-                             f"{_counted(uids)}.", reason="series")
+            raise DicomError(
+                f"No slice of series {series_uid} in {folder}; it holds {_counted(uids)}.",
+                reason="series",
+            )
         return chosen
     if len(uids) > 1:
-        raise DicomError(f"{folder} holds {len(uids)} series ({_counted(uids)}). Put each series "
-                         "in its own folder, or pick one with read_series(folder, series_uid=...).",
-                         reason="series")
+        raise DicomError(
+            f"{folder} holds {len(uids)} series ({_counted(uids)}). Put each series "
+            "in its own folder, or pick one with read_series(folder, series_uid=...).",
+            reason="series",
+        )
     return slices
 
 
@@ -687,8 +808,10 @@ def _sort_slices(slices: list[Dataset]) -> tuple[list[Dataset], float]:
     if all("ImagePositionPatient" in ds and "ImageOrientationPatient" in ds for ds in slices):
         iop = np.array(slices[0].ImageOrientationPatient, dtype=np.float64)
         normal = np.cross(iop[:3], iop[3:])
-        where = [float(np.dot(np.array(ds.ImagePositionPatient, dtype=np.float64), normal))
-                 for ds in slices]
+        where = [
+            float(np.dot(np.array(ds.ImagePositionPatient, dtype=np.float64), normal))
+            for ds in slices
+        ]
     else:
         where = [float(ds.get("InstanceNumber", 0) or 0) for ds in slices]
         normal = None
@@ -698,12 +821,18 @@ def _sort_slices(slices: list[Dataset]) -> tuple[list[Dataset], float]:
         return slices, _nominal_dz(slices[0])
     steps = np.diff(np.sort(where))
     if np.any(steps < 1e-6):
-        raise DicomError("Two slices of this series sit at the same position: the folder may "
-                         "hold two acquisitions (e.g. two phases). Separate them.", reason="series")
+        raise DicomError(
+            "Two slices of this series sit at the same position: the folder may "
+            "hold two acquisitions (e.g. two phases). Separate them.",
+            reason="series",
+        )
     dz = float(np.median(steps))
     if np.ptp(steps) > 0.01 * dz:
-        warnings.warn(f"Uneven slice spacing ({steps.min():g} to {steps.max():g} mm): a slice "
-                      f"may be missing; using the median, {dz:g} mm.", stacklevel=3)
+        warnings.warn(
+            f"Uneven slice spacing ({steps.min():g} to {steps.max():g} mm): a slice "
+            f"may be missing; using the median, {dz:g} mm.",
+            stacklevel=3,
+        )
     return slices, round(dz, 6)
 
 
@@ -719,12 +848,19 @@ def _nominal_dz(ds: Dataset) -> float:
 _SOP_CLASSES = {"CT": puid.CTImageStorage, "MR": puid.MRImageStorage}
 
 
-def write_series(volume: Any, folder: str | Path, *,
-                 spacing: tuple[float, float, float] = (1.0, 1.0, 1.0),
-                 modality: str = "CT", patient_id: str = "ANON",
-                 patient_name: str = "Phantom^Radlab", series_description: str = "",
-                 study_uid: str | None = None, series_number: int = 1,
-                 window: Window | str | None = None) -> list[Path]:
+def write_series(
+    volume: Any,
+    folder: str | Path,
+    *,
+    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    modality: str = "CT",
+    patient_id: str = "ANON",
+    patient_name: str = "Phantom^Radlab",
+    series_description: str = "",
+    study_uid: str | None = None,
+    series_number: int = 1,
+    window: Window | str | None = None,
+) -> list[Path]:
     """Write a volume as one valid DICOM file per slice (IM0001.dcm, IM0002.dcm, ...).
 
     Pixels are stored as int16 with RescaleSlope 1 and a RescaleIntercept
@@ -749,8 +885,16 @@ def write_series(volume: Any, folder: str | Path, *,
     stored = (vol - intercept).astype(np.int16)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    series = _series_header(modality, patient_id, patient_name, series_description,
-                            study_uid, series_number, window, intercept)
+    series = _series_header(
+        modality,
+        patient_id,
+        patient_name,
+        series_description,
+        study_uid,
+        series_number,
+        window,
+        intercept,
+    )
     paths = []
     for k, pixels in enumerate(stored):
         ds = _slice_dataset(series, pixels, k, spacing)
@@ -766,8 +910,10 @@ def _integer_volume(volume: Any) -> np.ndarray:
     if vol.ndim != 3 or vol.size == 0:
         raise ValueError(f"write_series needs a (Z, Y, X) or (Y, X) volume, got shape {vol.shape}.")
     if not np.all(np.isfinite(vol)):
-        raise ValueError("The volume holds NaN or infinite values; DICOM pixels must be finite "
-                         "numbers. Replace them (e.g. with -1024 HU for air) first.")
+        raise ValueError(
+            "The volume holds NaN or infinite values; DICOM pixels must be finite "
+            "numbers. Replace them (e.g. with -1024 HU for air) first."
+        )
     return np.rint(vol)
 
 
@@ -777,17 +923,20 @@ def _choose_intercept(vol: np.ndarray, modality: str) -> float:
     for intercept in candidates:
         if low - intercept >= -32768 and high - intercept <= 32767:
             return intercept
-    raise ValueError(f"Values from {low:g} to {high:g} span more than the 65536 steps of a "
-                     "16-bit DICOM pixel at RescaleSlope 1. Clip the volume (CT: -1024 to "
-                     "3071 HU covers the body) before writing.")
+    raise ValueError(
+        f"Values from {low:g} to {high:g} span more than the 65536 steps of a "
+        "16-bit DICOM pixel at RescaleSlope 1. Clip the volume (CT: -1024 to "
+        "3071 HU covers the body) before writing."
+    )
 
 
 def _ds(value: float) -> DSfloat:
     return DSfloat(float(value), auto_format=True)  # DS holds at most 16 characters
 
 
-def _series_header(modality, patient_id, patient_name, description, study_uid,
-                   series_number, window_, intercept) -> Dataset:
+def _series_header(
+    modality, patient_id, patient_name, description, study_uid, series_number, window_, intercept
+) -> Dataset:
     """The elements every slice of the series shares."""
     ds = Dataset()
     ds.SOPClassUID = _SOP_CLASSES.get(modality, puid.SecondaryCaptureImageStorage)

@@ -118,7 +118,9 @@ def _score(score) -> np.ndarray:
 def _same_length(*arrays: np.ndarray) -> None:
     sizes = {len(a) for a in arrays}
     if len(sizes) > 1:
-        raise ValueError(f"Every input needs one entry per case, but the lengths differ: {sorted(sizes)}.")
+        raise ValueError(
+            f"Every input needs one entry per case, but the lengths differ: {sorted(sizes)}."
+        )
 
 
 def _ratio(num: int, den: int) -> float:
@@ -302,7 +304,9 @@ def apply_threshold(score, threshold: float) -> np.ndarray:
 
 
 # ------------------------------------------------------------ segmentation
-def dice(pred_mask, true_mask, *, eps: float = 0.0, per_sample: bool | None = None) -> float | np.ndarray:
+def dice(
+    pred_mask, true_mask, *, eps: float = 0.0, per_sample: bool | None = None
+) -> float | np.ndarray:
     """Dice similarity coefficient 2|A and B| / (|A| + |B|) between two binary masks.
 
     Args:
@@ -318,7 +322,9 @@ def dice(pred_mask, true_mask, *, eps: float = 0.0, per_sample: bool | None = No
     """
     a, b = _np(pred_mask), _np(true_mask)
     if a.shape != b.shape:
-        raise ValueError(f"The predicted and reference masks differ in shape: {a.shape} vs {b.shape}.")
+        raise ValueError(
+            f"The predicted and reference masks differ in shape: {a.shape} vs {b.shape}."
+        )
     for m, name in ((a, "predicted"), (b, "reference")):
         if not np.isin(m, (0, 1)).all():
             raise ValueError(
@@ -354,7 +360,11 @@ def concordance_index(times, scores, events=None) -> float:
     Runs in O(n log^2 n) (thousands of patients in milliseconds).
     """
     t, s = _np(times).astype(np.float64).ravel(), _np(scores).astype(np.float64).ravel()
-    d = np.ones(t.shape, bool) if events is None else _binary(events, "event indicators").astype(bool)
+    d = (
+        np.ones(t.shape, bool)
+        if events is None
+        else _binary(events, "event indicators").astype(bool)
+    )
     _same_length(t, s, d)
     g = np.unique(t, return_inverse=True)[1].ravel()  # dense rank of time, ties share a rank
     r = np.unique(s, return_inverse=True)[1].ravel()  # dense rank of score
@@ -406,7 +416,9 @@ def _resample_indices(n: int, n_boot: int, rng, strata, groups) -> list[np.ndarr
     if groups is not None:
         order = np.argsort(groups, kind="stable")
         _, first, count = np.unique(groups[order], return_index=True, return_counts=True)
-        draws = rng.integers(0, len(first), size=(n_boot, len(first)))  # patients drawn per resample
+        draws = rng.integers(
+            0, len(first), size=(n_boot, len(first))
+        )  # patients drawn per resample
         out = []
         for k in draws:  # all cases of each drawn patient: runs of `order`
             starts, lens = first[k], count[k]
@@ -420,7 +432,9 @@ def _resample_indices(n: int, n_boot: int, rng, strata, groups) -> list[np.ndarr
     return list(np.concatenate(parts, axis=1))
 
 
-def _auc_on_resamples(y: np.ndarray, s: np.ndarray, resamples: list, chunk: int = 256) -> np.ndarray:
+def _auc_on_resamples(
+    y: np.ndarray, s: np.ndarray, resamples: list, chunk: int = 256
+) -> np.ndarray:
     """The two-class AUC of many resamples at once (same numbers as :func:`auc`, much faster).
 
     AUC = share of (diseased, healthy) pairs where the diseased case scores
@@ -438,14 +452,20 @@ def _auc_on_resamples(y: np.ndarray, s: np.ndarray, resamples: list, chunk: int 
         below = np.cumsum(neg, axis=1) - neg  # healthy cases scoring lower
         pairs = pos.sum(1) * neg.sum(1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out.append(np.where(pairs > 0, np.sum(pos * (below + 0.5 * neg), axis=1) / pairs, np.nan))
+            out.append(
+                np.where(pairs > 0, np.sum(pos * (below + 0.5 * neg), axis=1) / pairs, np.nan)
+            )
     return np.concatenate(out)
 
 
-def _metric_on_resamples(metric: Callable[..., float], data: list[np.ndarray], resamples) -> np.ndarray:
+def _metric_on_resamples(
+    metric: Callable[..., float], data: list[np.ndarray], resamples
+) -> np.ndarray:
     """The metric on each resample; nan where it is undefined (nan or ValueError)."""
     if metric is auc and len(data) == 2 and (data[1].ndim == 1 or data[1].shape[1] <= 2):
-        return _auc_on_resamples(_binary(data[0]), _score(data[1]), resamples)  # vectorised fast path
+        return _auc_on_resamples(
+            _binary(data[0]), _score(data[1]), resamples
+        )  # vectorised fast path
     values = []
     for idx in resamples:
         try:
@@ -480,9 +500,13 @@ def bootstrap_ci(
     are skipped and counted in ``n_skipped``.
     """
     if not arrays:
-        raise ValueError("Pass the per-case arrays to resample, e.g. bootstrap_ci(auc, y_true, score).")
+        raise ValueError(
+            "Pass the per-case arrays to resample, e.g. bootstrap_ci(auc, y_true, score)."
+        )
     if stratified and groups is not None:
-        raise ValueError("Use either stratified=True or groups= (patient-level resampling), not both.")
+        raise ValueError(
+            "Use either stratified=True or groups= (patient-level resampling), not both."
+        )
     if not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha} must lie between 0 and 1 (0.05 gives a 95% interval).")
     data = [_np(a) for a in arrays]
@@ -498,7 +522,9 @@ def bootstrap_ci(
     values = _metric_on_resamples(metric, data, resamples)
     ok = values[~np.isnan(values)]
     if ok.size == 0:
-        raise ValueError("The metric was undefined on every resample; use stratified=True or more cases.")
+        raise ValueError(
+            "The metric was undefined on every resample; use stratified=True or more cases."
+        )
     low, high = np.percentile(ok, [100 * alpha / 2, 100 * (1 - alpha / 2)])
     return BootstrapCI(estimate, float(low), float(high), 1 - alpha, n_boot, int(n_boot - ok.size))
 
@@ -539,7 +565,9 @@ def ssim(pred, target, *, data_range: float, sigma: float = 1.5) -> float | np.n
 
     mu_a, mu_b = blur(a), blur(b)
     var_a, var_b, cov = blur(a * a) - mu_a**2, blur(b * b) - mu_b**2, blur(a * b) - mu_a * mu_b
-    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
+        (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
+    )
     pad = int(3.5 * sigma + 0.5)  # drop the border, where the window runs off the image
     return float(s[pad:-pad, pad:-pad].mean()) if min(s.shape) > 2 * pad else float(s.mean())
 
@@ -559,8 +587,12 @@ def summary(y_true, score, threshold: float | None = None) -> dict:
         t, pred = _labels(y_true), np.argmax(s, axis=1)
         classes = list(range(s.shape[1]))
         per_class = skm.recall_score(t, pred, labels=classes, average=None, zero_division=np.nan)
-        return {"auc": auc(t, s), "accuracy": accuracy(t, pred),
-                "sensitivity_per_class": [float(v) for v in per_class], "threshold": None}
+        return {
+            "auc": auc(t, s),
+            "accuracy": accuracy(t, pred),
+            "sensitivity_per_class": [float(v) for v in per_class],
+            "threshold": None,
+        }
     if threshold is None:
         raise ValueError(
             "A two-class summary needs a threshold, e.g. operating_point(...)['threshold'] from validation."

@@ -40,7 +40,9 @@ __all__ = [
 ]
 
 
-def conv_block(in_channels: int, out_channels: int, *, batchnorm: bool = True, pool: bool = True) -> nn.Sequential:
+def conv_block(
+    in_channels: int, out_channels: int, *, batchnorm: bool = True, pool: bool = True
+) -> nn.Sequential:
     """One convolutional block: 3 x 3 convolution, batch normalization, ReLU, 2 x 2 max pooling.
 
     Args:
@@ -114,7 +116,12 @@ def _head(in_features: int, num_classes: int, dropout: float) -> list[tuple[str,
 
 
 def small_cnn(
-    *, in_channels: int = 1, num_classes: int = 2, width: int = 32, dropout: float = 0.0, batchnorm: bool = True
+    *,
+    in_channels: int = 1,
+    num_classes: int = 2,
+    width: int = 32,
+    dropout: float = 0.0,
+    batchnorm: bool = True,
 ) -> nn.Sequential:
     """The lesson CNN: three conv blocks (width, 2 x width, 4 x width filters), global pooling, dropout, linear.
 
@@ -177,7 +184,9 @@ def resnet_small(
     return nn.Sequential(OrderedDict(layers))
 
 
-def resnet18(*, in_channels: int = 1, num_classes: int = 2, weights: str | None = None) -> nn.Module:
+def resnet18(
+    *, in_channels: int = 1, num_classes: int = 2, weights: str | None = None
+) -> nn.Module:
     """torchvision's ResNet-18 with its first convolution adapted to ``in_channels``.
 
     Args:
@@ -206,7 +215,9 @@ def resnet18(*, in_channels: int = 1, num_classes: int = 2, weights: str | None 
         net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
         if weights is not None:  # keep what the pretrained filters learned: mean over RGB
             with torch.no_grad():
-                net.conv1.weight.copy_(old.weight.mean(dim=1, keepdim=True).repeat(1, in_channels, 1, 1))
+                net.conv1.weight.copy_(
+                    old.weight.mean(dim=1, keepdim=True).repeat(1, in_channels, 1, 1)
+                )
     if num_classes != net.fc.out_features:
         net.fc = nn.Linear(net.fc.in_features, num_classes)
     return net
@@ -260,7 +271,9 @@ class Ensemble(nn.Module):
             raise ValueError("An ensemble needs at least one trained model.")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        log_probs = torch.stack([torch.log_softmax(m(x).float(), dim=1) for m in self.members])  # (M, N, K)
+        log_probs = torch.stack(
+            [torch.log_softmax(m(x).float(), dim=1) for m in self.members]
+        )  # (M, N, K)
         return torch.logsumexp(log_probs, dim=0) - torch.log(torch.tensor(float(len(self.members))))
 
 

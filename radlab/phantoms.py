@@ -32,9 +32,9 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -73,29 +73,42 @@ REFERENCE_HU: dict[str, tuple[tuple[float, float], ...]] = {
     "fat": ((-110, -90),) * 3,
     "muscle": ((45, 55), (55, 65), (60, 70)),
     "liver": ((50, 60), (70, 80), (100, 110)),
-    "aorta": ((35, 45), (250, 350), (120, 150)),           # the blood pool
+    "aorta": ((35, 45), (250, 350), (120, 150)),  # the blood pool
     "portal_vein": ((35, 45), (80, 100), (150, 180)),
     "ivc": ((35, 45), (60, 90), (120, 150)),
-    "hepatic_vein": ((35, 45), (40, 55), (130, 150)),       # not yet opacified in the arterial phase
+    "hepatic_vein": ((35, 45), (40, 55), (130, 150)),  # not yet opacified in the arterial phase
     "kidney_cortex": ((30, 40), (150, 200), (120, 150)),
-    "kidney_medulla": ((25, 35), (60, 80), (120, 150)),     # corticomedullary contrast in the arterial phase
+    "kidney_medulla": (
+        (25, 35),
+        (60, 80),
+        (120, 150),
+    ),  # corticomedullary contrast in the arterial phase
     "spleen": ((40, 50), (100, 130), (100, 120)),
     "stomach_wall": ((35, 45), (70, 90), (70, 80)),
-    "water": ((0, 10),) * 3,                                # stomach contents, CSF, ascites
-    "bone_cancellous": ((300, 450),) * 3,                   # vertebral body
+    "water": ((0, 10),) * 3,  # stomach contents, CSF, ascites
+    "bone_cancellous": ((300, 450),) * 3,  # vertebral body
     "bone_cortex": ((700, 1000),) * 3,
 }
 
 # The five lesion categories of Yasaka et al., Radiology 2018 (reviewed in
 # Yasaka et al., Jpn J Radiol 2018): name and look in each phase.
 LESION_CATEGORIES: dict[str, tuple[str, str]] = {
-    "A": ("classic HCC", "slightly hypodense unenhanced; bright (hyper-enhancing) in the arterial phase; "
-          "washes out (darker than liver) in the delayed phase, often with a bright capsule rim"),
-    "B": ("other malignant", "e.g. metastasis: rim enhancement with a dark centre in the arterial phase, "
-          "stays darker than liver in the delayed phase (some fill in slowly, like cholangiocarcinoma)"),
+    "A": (
+        "classic HCC",
+        "slightly hypodense unenhanced; bright (hyper-enhancing) in the arterial phase; "
+        "washes out (darker than liver) in the delayed phase, often with a bright capsule rim",
+    ),
+    "B": (
+        "other malignant",
+        "e.g. metastasis: rim enhancement with a dark centre in the arterial phase, "
+        "stays darker than liver in the delayed phase (some fill in slowly, like cholangiocarcinoma)",
+    ),
     "C": ("indeterminate / rare benign", "close to liver in every phase: the hard class"),
-    "D": ("hemangioma", "peripheral nodular enhancement as bright as the aorta in the arterial phase, "
-          "filled in centripetally, iso to the blood pool, in the delayed phase"),
+    "D": (
+        "hemangioma",
+        "peripheral nodular enhancement as bright as the aorta in the arterial phase, "
+        "filled in centripetally, iso to the blood pool, in the delayed phase",
+    ),
     "E": ("cyst", "water density (0-15 HU) with a sharp edge; never enhances"),
 }
 
@@ -105,25 +118,49 @@ LESION_CATEGORIES: dict[str, tuple[str, str]] = {
 # phase's aorta x U(lo, hi); ("unenhanced", lo, hi) = own unenhanced + U(lo, hi);
 # "core" = same as the core.
 LESION_HU: dict[str, dict[str, tuple]] = {
-    "A": {"core": ((40, 45), (100, 130), (70, 85)),
-          "rim": ("core", "core", ("liver", 10, 25))},        # capsule shows in the delayed phase
-    "B": {"core": ((35, 45), (45, 60), (55, 75)),
-          "rim": ("core", (85, 110), (75, 95))},              # rim enhancement, dark centre
+    "A": {
+        "core": ((40, 45), (100, 130), (70, 85)),
+        "rim": ("core", "core", ("liver", 10, 25)),
+    },  # capsule shows in the delayed phase
+    "B": {
+        "core": ((35, 45), (45, 60), (55, 75)),
+        "rim": ("core", (85, 110), (75, 95)),
+    },  # rim enhancement, dark centre
     "C": {"core": ((45, 55), ("liver", -12, 12), ("liver", -12, 10))},
-    "D": {"core": ((38, 42), (45, 65), ("aorta", 0.92, 1.05)),
-          "nodules": ("core", ("aorta", 0.8, 1.0), "core")},  # puddles near blood pool, then filled in
+    "D": {
+        "core": ((38, 42), (45, 65), ("aorta", 0.92, 1.05)),
+        "nodules": ("core", ("aorta", 0.8, 1.0), "core"),
+    },  # puddles near blood pool, then filled in
     "E": {"core": ((2, 13), ("unenhanced", -2, 2), ("unenhanced", -2, 2))},
 }
-_B_SLOW_FILL = (0.25, (85.0, 100.0))  # share of B lesions whose centre fills in by the delayed phase, its HU
+_B_SLOW_FILL = (
+    0.25,
+    (85.0, 100.0),
+)  # share of B lesions whose centre fills in by the delayed phase, its HU
 
 # Codes of the tissue map (``cases.tissue``): TISSUES[code] is the tissue's name.
-TISSUES = ("air", "fat", "muscle", "bone", "water", "kidney", "spleen", "stomach",
-           "aorta", "ivc", "portal_vein", "hepatic_vessel", "liver", "lesion")
+TISSUES = (
+    "air",
+    "fat",
+    "muscle",
+    "bone",
+    "water",
+    "kidney",
+    "spleen",
+    "stomach",
+    "aorta",
+    "ivc",
+    "portal_vein",
+    "hepatic_vessel",
+    "liver",
+    "lesion",
+)
 _CODE = {name: code for code, name in enumerate(TISSUES)}
 _HU_LIMITS = (-1024.0, 3071.0)  # what a 12-bit CT stores
 
 
 # ---------------------------------------------------------------- result types
+
 
 class _Cases:
     """Shared behaviour of the phantom results: length, row subsets, volumes, DICOM."""
@@ -136,20 +173,26 @@ class _Cases:
     def __len__(self) -> int:
         return len(self.images)
 
-    def subset(self, rows) -> "_Cases":
+    def subset(self, rows) -> _Cases:
         """The same cases restricted to ``rows`` (indices or a boolean mask), e.g. one patient split."""
         rows = np.arange(len(self))[rows]
         n = len(self)
-        changes = {f.name: getattr(self, f.name)[rows] for f in fields(self)
-                   if isinstance(getattr(self, f.name), np.ndarray) and getattr(self, f.name).shape[:1] == (n,)}
+        changes = {
+            f.name: getattr(self, f.name)[rows]
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), np.ndarray)
+            and getattr(self, f.name).shape[:1] == (n,)
+        }
         return replace(self, **changes)
 
     def patient_rows(self, patient) -> np.ndarray:
         """Row indices of one patient's slices, in slice order."""
         rows = np.flatnonzero(self.patient_id == patient)
         if rows.size == 0:
-            raise ValueError(f"no patient {patient!r} in these cases; patient_id runs over "
-                             f"{np.unique(self.patient_id)[:5].tolist()}...")
+            raise ValueError(
+                f"no patient {patient!r} in these cases; patient_id runs over "
+                f"{np.unique(self.patient_id)[:5].tolist()}..."
+            )
         return rows[np.argsort(self.z_mm[rows])]
 
     def volume(self, patient, phase: str = "delayed") -> np.ndarray:
@@ -204,11 +247,15 @@ class LiverCases(_Cases):
     def __repr__(self) -> str:
         n, _, h, w = self.images.shape
         counts = ", ".join(f"{c} {int((self.category == c).sum())}" for c in self.categories)
-        lines = [f"LiverCases: {n} images of {_count(np.unique(self.patient_id).size, 'patient')}, {h}x{w} px "
-                 f"({self.pixel_mm:.2f} mm/px), phases {' / '.join(self.phases)} as channels, HU",
-                 f"  noise SD {self.noise_hu / math.sqrt(self.dose):.1f} HU (dose {self.dose:g}), seed {self.seed}",
-                 f"  categories: {counts}"]
-        lines += [f"  {c} {LESION_CATEGORIES[c][0]}: {LESION_CATEGORIES[c][1]}" for c in self.categories]
+        lines = [
+            f"LiverCases: {n} images of {_count(np.unique(self.patient_id).size, 'patient')}, {h}x{w} px "
+            f"({self.pixel_mm:.2f} mm/px), phases {' / '.join(self.phases)} as channels, HU",
+            f"  noise SD {self.noise_hu / math.sqrt(self.dose):.1f} HU (dose {self.dose:g}), seed {self.seed}",
+            f"  categories: {counts}",
+        ]
+        lines += [
+            f"  {c} {LESION_CATEGORIES[c][0]}: {LESION_CATEGORIES[c][1]}" for c in self.categories
+        ]
         return "\n".join(lines)
 
 
@@ -244,11 +291,13 @@ class FibrosisCases(_Cases):
     def __repr__(self) -> str:
         n, _, h, w = self.images.shape
         counts = ", ".join(f"F{s} {int((self.stage == s).sum())}" for s in self.stages)
-        return (f"FibrosisCases: {n} images of {_count(np.unique(self.patient_id).size, 'patient')}, {h}x{w} px "
-                f"({self.pixel_mm:.2f} mm/px), {self.phases[0]} phase, HU, noise SD "
-                f"{self.noise_hu / math.sqrt(self.dose):.1f} HU, seed {self.seed}\n  stages: {counts}\n"
-                "  with stage the liver surface grows nodular, the caudate lobe grows against the right "
-                "lobe, the parenchyma grows heterogeneous, the spleen enlarges; some F4 livers have ascites")
+        return (
+            f"FibrosisCases: {n} images of {_count(np.unique(self.patient_id).size, 'patient')}, {h}x{w} px "
+            f"({self.pixel_mm:.2f} mm/px), {self.phases[0]} phase, HU, noise SD "
+            f"{self.noise_hu / math.sqrt(self.dose):.1f} HU, seed {self.seed}\n  stages: {counts}\n"
+            "  with stage the liver surface grows nodular, the caudate lobe grows against the right "
+            "lobe, the parenchyma grows heterogeneous, the spleen enlarges; some F4 livers have ascites"
+        )
 
 
 @dataclass(repr=False)
@@ -274,12 +323,15 @@ class SurvivalData:
         return len(self.time)
 
     def __repr__(self) -> str:
-        return (f"SurvivalData: {len(self)} patients, {int(self.event.sum())} deaths, "
-                f"{int((~self.event).sum())} censored; hazard ratio {math.exp(self.beta):.2f} per SD of "
-                f"the feature; a perfect risk model reaches a c-index of {self.expected_c_index:.3f} on average")
+        return (
+            f"SurvivalData: {len(self)} patients, {int(self.event.sum())} deaths, "
+            f"{int((~self.event).sum())} censored; hazard ratio {math.exp(self.beta):.2f} per SD of "
+            f"the feature; a perfect risk model reaches a c-index of {self.expected_c_index:.3f} on average"
+        )
 
 
 # ------------------------------------------------------------ random values
+
 
 def _rng_pair(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     """Two independent streams: anatomy, and noise (so noise_hu=0 leaves the anatomy unchanged)."""
@@ -293,8 +345,10 @@ def _u(rng: np.random.Generator, lo: float, hi: float, n: int) -> np.ndarray:
 
 def _tissue_values(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     """Each tissue's HU for each patient and phase: {tissue: (n, 3)}."""
-    return {name: np.stack([_u(rng, lo, hi, n) for lo, hi in ranges], axis=1)
-            for name, ranges in REFERENCE_HU.items()}
+    return {
+        name: np.stack([_u(rng, lo, hi, n) for lo, hi in ranges], axis=1)
+        for name, ranges in REFERENCE_HU.items()
+    }
 
 
 def _spec_value(rng, spec, phase: int, core: np.ndarray, ref: dict[str, np.ndarray]) -> np.ndarray:
@@ -331,11 +385,12 @@ def _lesion_values(rng, letter: str, ref: dict[str, np.ndarray]) -> dict[str, np
 
 # ------------------------------------------------------------------ filters
 
+
 def _gauss_taps(sigma: float, *, unit_energy: bool) -> np.ndarray:
     """1-D Gaussian taps; unit energy (sum of squares 1) keeps white noise's SD, unit sum keeps the mean."""
     radius = max(1, int(math.ceil(2.5 * sigma)))
     t = np.arange(-radius, radius + 1, dtype=np.float64)
-    taps = np.exp(-t**2 / (2 * sigma**2))
+    taps = np.exp(-(t**2) / (2 * sigma**2))
     taps /= math.sqrt((taps**2).sum()) if unit_energy else taps.sum()
     return taps.astype(np.float32)
 
@@ -345,8 +400,8 @@ def _filter_numpy(a: np.ndarray, taps: np.ndarray) -> np.ndarray:
     r = len(taps) // 2
     h, w = a.shape[-2:]
     pad = np.pad(a, [(0, 0)] * (a.ndim - 2) + [(r, r), (r, r)], mode="reflect")
-    rows = sum(t * pad[..., i:i + h, :] for i, t in enumerate(taps))
-    return sum(t * rows[..., i:i + w] for i, t in enumerate(taps)).astype(np.float32)
+    rows = sum(t * pad[..., i : i + h, :] for i, t in enumerate(taps))
+    return sum(t * rows[..., i : i + w] for i, t in enumerate(taps)).astype(np.float32)
 
 
 def _filter_torch(a: torch.Tensor, taps: np.ndarray) -> torch.Tensor:
@@ -369,10 +424,13 @@ def _filter(a, taps: np.ndarray):
 
 def _smooth_field(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
     """Random texture with SD 1 and grain ``sigma`` pixels: (shape)."""
-    return _filter_numpy(rng.standard_normal(shape, dtype=np.float32), _gauss_taps(sigma, unit_energy=True))
+    return _filter_numpy(
+        rng.standard_normal(shape, dtype=np.float32), _gauss_taps(sigma, unit_energy=True)
+    )
 
 
 # -------------------------------------------------- noise, dose, kernel, slices
+
 
 def _generator_for(hu, seed: int | None, generator):
     if generator is not None:
@@ -395,8 +453,15 @@ def _noise_like(hu, sd: float, corr: float, rng):
     return white * sd
 
 
-def add_ct_noise(hu, *, sd: float = 12.0, dose: float = 1.0, corr: float = 0.8,
-                 seed: int | None = None, generator=None):
+def add_ct_noise(
+    hu,
+    *,
+    sd: float = 12.0,
+    dose: float = 1.0,
+    corr: float = 0.8,
+    seed: int | None = None,
+    generator=None,
+):
     """Add correlated (textured) CT noise; its SD is ``sd / sqrt(dose)``.
 
     Real CT noise is not independent from pixel to pixel: the reconstruction
@@ -420,8 +485,15 @@ def add_ct_noise(hu, *, sd: float = 12.0, dose: float = 1.0, corr: float = 0.8,
     return hu + noise if isinstance(hu, torch.Tensor) else (np.asarray(hu, np.float32) + noise)
 
 
-def low_dose(hu, dose: float = 0.25, *, base_sd: float = 12.0, corr: float = 0.8,
-             seed: int | None = None, generator=None):
+def low_dose(
+    hu,
+    dose: float = 0.25,
+    *,
+    base_sd: float = 12.0,
+    corr: float = 0.8,
+    seed: int | None = None,
+    generator=None,
+):
     """Simulate a scan at a fraction ``dose`` of the standard dose from a standard-dose image.
 
     The image is assumed to carry ``base_sd`` HU of noise already (the phantoms
@@ -430,7 +502,9 @@ def low_dose(hu, dose: float = 0.25, *, base_sd: float = 12.0, corr: float = 0.8
     For a noise-free image use ``add_ct_noise(hu, sd=..., dose=...)`` instead.
     """
     if not 0 < dose <= 1:
-        raise ValueError(f"dose={dose}: low_dose can only remove dose, so use a fraction in (0, 1], e.g. 0.25")
+        raise ValueError(
+            f"dose={dose}: low_dose can only remove dose, so use a fraction in (0, 1], e.g. 0.25"
+        )
     extra = base_sd * math.sqrt(1.0 / dose - 1.0)
     return add_ct_noise(hu, sd=extra, dose=1.0, corr=corr, seed=seed, generator=generator)
 
@@ -467,13 +541,16 @@ def thick_slices(volume, factor: int = 2, *, axis: int = -3):
     axis = axis % x.ndim
     keep = (x.shape[axis] // factor) * factor
     if keep == 0:
-        raise ValueError(f"only {x.shape[axis]} slices: too few to make slices {factor} times thicker")
+        raise ValueError(
+            f"only {x.shape[axis]} slices: too few to make slices {factor} times thicker"
+        )
     x = x.narrow(axis, 0, keep) if is_tensor else np.take(x, np.arange(keep), axis=axis)
-    grouped = x.reshape(*x.shape[:axis], keep // factor, factor, *x.shape[axis + 1:])
+    grouped = x.reshape(*x.shape[:axis], keep // factor, factor, *x.shape[axis + 1 :])
     return grouped.mean(axis + 1) if is_tensor else grouped.mean(axis=axis + 1, dtype=np.float32)
 
 
 # ----------------------------------------------------------------- geometry
+
 
 @dataclass
 class _Grid:
@@ -491,7 +568,7 @@ class _Grid:
     iy: np.ndarray | None = None
     ix: np.ndarray | None = None
 
-    def window(self, cx, cy, half_mm) -> "_Grid":
+    def window(self, cx, cy, half_mm) -> _Grid:
         """A K x K window per image around (cx, cy) (N,), K wide enough for ``half_mm`` (N,) each side."""
         k = min(self.size, int(math.ceil(2 * float(np.max(half_mm)) / self.px)) + 3)
         n = len(cx)
@@ -499,10 +576,16 @@ class _Grid:
         ys = np.broadcast_to(self.y[:, :, 0], (n, self.size))
 
         def start(c, first):  # first index, kept inside the image so indices never repeat
-            return np.clip(np.round((np.asarray(c) - first) / self.px - (k - 1) / 2), 0, self.size - k)
+            return np.clip(
+                np.round((np.asarray(c) - first) / self.px - (k - 1) / 2), 0, self.size - k
+            )
 
-        ix = start(cx, xs[:, 0]).astype(np.int64)[:, None, None] + np.arange(k)[None, None, :]  # (N, 1, K)
-        iy = start(cy, ys[:, 0]).astype(np.int64)[:, None, None] + np.arange(k)[None, :, None]  # (N, K, 1)
+        ix = (
+            start(cx, xs[:, 0]).astype(np.int64)[:, None, None] + np.arange(k)[None, None, :]
+        )  # (N, 1, K)
+        iy = (
+            start(cy, ys[:, 0]).astype(np.int64)[:, None, None] + np.arange(k)[None, :, None]
+        )  # (N, K, 1)
         rows = np.arange(n)[:, None, None]
         return _Grid(xs[rows, ix], ys[rows, iy], self.px, self.size, iy, ix)
 
@@ -517,8 +600,12 @@ def _grid(size: int, fov_mm: float, center_x, center_y) -> _Grid:
     """Pixel grid over ``fov_mm``; one centre for all images (scalars) or one per image (arrays (N,))."""
     px = fov_mm / size
     c = ((np.arange(size) + 0.5 - size / 2) * px).astype(np.float32)
-    x = np.atleast_1d(np.asarray(center_x, np.float32))[:, None, None] + c[None, None, :]  # (1 or N, 1, W)
-    y = np.atleast_1d(np.asarray(center_y, np.float32))[:, None, None] + c[None, :, None]  # (1 or N, H, 1)
+    x = (
+        np.atleast_1d(np.asarray(center_x, np.float32))[:, None, None] + c[None, None, :]
+    )  # (1 or N, 1, W)
+    y = (
+        np.atleast_1d(np.asarray(center_y, np.float32))[:, None, None] + c[None, :, None]
+    )  # (1 or N, H, 1)
     return _Grid(x, y, px, size)
 
 
@@ -551,17 +638,24 @@ def _cover(d: np.ndarray, px: float, grow_mm=0.0) -> np.ndarray:
     return np.clip(0.5 - (d - grow_mm) / px, 0.0, 1.0).astype(np.float32)
 
 
-def _radius_table(rng, n: int, bumps: np.ndarray, wobble: float = 0.04, size: int = 512) -> np.ndarray:
+def _radius_table(
+    rng, n: int, bumps: np.ndarray, wobble: float = 0.04, size: int = 512
+) -> np.ndarray:
     """Radius of a lobe against angle, (n, size): smooth wobble plus nodular scallops of height ``bumps``."""
     theta = np.linspace(-np.pi, np.pi, size, endpoint=False, dtype=np.float32)[None, :]
     r = np.ones((n, size), np.float32)
     for k in (2, 3, 4):  # gentle, patient-specific shape
-        r += _u(rng, 0, wobble / k, n)[:, None] * np.cos(k * theta + _u(rng, 0, 2 * np.pi, n)[:, None])
-    count = rng.integers(22, 34, n)[:, None]                                  # nodules around the lobe
-    jitter = 0.8 * np.sin(3 * theta + _u(rng, 0, 2 * np.pi, n)[:, None])      # unequal nodule sizes
-    scallop = np.abs(np.sin(count * theta / 2 + jitter)) - 2 / np.pi          # bulges, notches between
-    local = 1 + 0.4 * np.cos(2 * theta + _u(rng, 0, 2 * np.pi, n)[:, None]) \
-        + 0.3 * np.cos(7 * theta + _u(rng, 0, 2 * np.pi, n)[:, None])                 # uneven heights
+        r += _u(rng, 0, wobble / k, n)[:, None] * np.cos(
+            k * theta + _u(rng, 0, 2 * np.pi, n)[:, None]
+        )
+    count = rng.integers(22, 34, n)[:, None]  # nodules around the lobe
+    jitter = 0.8 * np.sin(3 * theta + _u(rng, 0, 2 * np.pi, n)[:, None])  # unequal nodule sizes
+    scallop = np.abs(np.sin(count * theta / 2 + jitter)) - 2 / np.pi  # bulges, notches between
+    local = (
+        1
+        + 0.4 * np.cos(2 * theta + _u(rng, 0, 2 * np.pi, n)[:, None])
+        + 0.3 * np.cos(7 * theta + _u(rng, 0, 2 * np.pi, n)[:, None])
+    )  # uneven heights
     return (r + bumps[:, None] * local * scallop).astype(np.float32)
 
 
@@ -577,7 +671,9 @@ def _lobe_d(gr: _Grid, cx, cy, ax, ay, table: np.ndarray) -> np.ndarray:
 
 def _segment_cover(gr: _Grid, x0, y0, x1, y1, half_width) -> tuple[_Grid, np.ndarray]:
     """A vessel: a segment tapering to half its width at the far end; its window and cover."""
-    w = gr.window((x0 + x1) / 2, (y0 + y1) / 2, np.maximum(abs(x1 - x0), abs(y1 - y0)) / 2 + half_width)
+    w = gr.window(
+        (x0 + x1) / 2, (y0 + y1) / 2, np.maximum(abs(x1 - x0), abs(y1 - y0)) / 2 + half_width
+    )
     dx, dy = _col(x1 - x0), _col(y1 - y0)
     t = np.clip(((w.x - _col(x0)) * dx + (w.y - _col(y0)) * dy) / (dx * dx + dy * dy + 1e-6), 0, 1)
     dist = np.hypot(w.x - (_col(x0) + t * dx), w.y - (_col(y0) + t * dy))
@@ -586,22 +682,23 @@ def _segment_cover(gr: _Grid, x0, y0, x1, y1, half_width) -> tuple[_Grid, np.nda
 
 # ------------------------------------------------------------------ anatomy
 
+
 def _body_layout(rng, n: int) -> dict[str, np.ndarray]:
     """Body habitus and the fixed landmarks, in mm, per patient (arrays of n)."""
     g: dict[str, np.ndarray] = {}
-    g["A"] = _u(rng, 135, 175, n)                         # half-width of the body
-    g["B"] = g["A"] * _u(rng, 0.68, 0.78, n)              # half-depth
+    g["A"] = _u(rng, 135, 175, n)  # half-width of the body
+    g["B"] = g["A"] * _u(rng, 0.68, 0.78, n)  # half-depth
     g["fat"] = _u(rng, 6, 14, n) + (g["A"] - 135) * _u(rng, 0.15, 0.45, n)
     g["muscle"] = _u(rng, 6, 10, n)
     g["cx"], g["cy"] = _u(rng, -4, 4, n), _u(rng, -4, 4, n)
-    g["Ac"] = g["A"] - g["fat"] - g["muscle"]             # abdominal cavity
+    g["Ac"] = g["A"] - g["fat"] - g["muscle"]  # abdominal cavity
     g["Bc"] = g["B"] - g["fat"] - g["muscle"]
-    g["rv"] = _u(rng, 16, 20, n)                          # vertebral body radius
+    g["rv"] = _u(rng, 16, 20, n)  # vertebral body radius
     g["yv"] = g["cy"] + g["B"] - g["fat"] - 42 - g["rv"]  # vertebral body centre
-    g["ra"] = _u(rng, 9, 12, n)                           # aorta radius
+    g["ra"] = _u(rng, 9, 12, n)  # aorta radius
     g["xa"] = _u(rng, 6, 14, n)
     g["ya"] = g["yv"] - g["rv"] - g["ra"] - _u(rng, 2, 5, n)
-    g["xi"] = -_u(rng, 20, 28, n)                         # IVC
+    g["xi"] = -_u(rng, 20, 28, n)  # IVC
     g["yi"] = g["yv"] - g["rv"] - _u(rng, 6, 12, n)
     return g
 
@@ -609,29 +706,40 @@ def _body_layout(rng, n: int) -> dict[str, np.ndarray]:
 def _liver_layout(rng, g: dict[str, np.ndarray], score: np.ndarray) -> dict[str, np.ndarray]:
     """Liver lobes, portal vein and spleen (mm) per patient; fibrosis ``score`` 0-4 remodels them."""
     n = len(score)
-    g["right_scale"] = 1 - 0.05 * score                   # the right lobe shrinks...
+    g["right_scale"] = 1 - 0.05 * score  # the right lobe shrinks...
     g["left_scale"] = 1 + 0.04 * score
-    g["caudate_ratio"] = _u(rng, 0.38, 0.5, n) * (1 + 0.1 * score) / g["right_scale"]  # ...the caudate grows
+    g["caudate_ratio"] = (
+        _u(rng, 0.38, 0.5, n) * (1 + 0.1 * score) / g["right_scale"]
+    )  # ...the caudate grows
     g["lrx"], g["lry"] = g["Ac"] * _u(rng, 0.46, 0.54, n), g["Bc"] * _u(rng, 0.72, 0.84, n)
     g["lcx"], g["lcy"] = -g["Ac"] * _u(rng, 0.44, 0.5, n), g["cy"] - g["Bc"] * _u(rng, 0.02, 0.1, n)
     g["llx"], g["lly"] = g["Ac"] * _u(rng, 0.28, 0.36, n), g["Bc"] * _u(rng, 0.22, 0.3, n)
-    g["lcx_left"], g["lcy_left"] = g["Ac"] * _u(rng, -0.1, 0.02, n), g["cy"] - g["Bc"] * _u(rng, 0.52, 0.6, n)
-    g["ccx"] = g["caudate_ratio"] * 0.6 * g["lrx"]         # caudate half-width
+    g["lcx_left"], g["lcy_left"] = (
+        g["Ac"] * _u(rng, -0.1, 0.02, n),
+        g["cy"] - g["Bc"] * _u(rng, 0.52, 0.6, n),
+    )
+    g["ccx"] = g["caudate_ratio"] * 0.6 * g["lrx"]  # caudate half-width
     g["ccy"] = g["ccx"] * _u(rng, 0.9, 1.2, n)
     g["xc"], g["yc"] = g["xi"] + _u(rng, 4, 10, n), g["yi"] - g["ccy"] - _u(rng, 2, 6, n)
-    g["rp"] = _u(rng, 6, 8, n)                            # main portal vein at the hilum
+    g["rp"] = _u(rng, 6, 8, n)  # main portal vein at the hilum
     g["xp"], g["yp"] = g["xc"] - g["ccx"] - _u(rng, 4, 10, n), g["yc"] - _u(rng, 6, 16, n)
     g["spleen"] = (1 + 0.07 * score) * _u(rng, 0.9, 1.1, n)
-    g["hetero"] = 2.0 + 2.2 * score                       # parenchymal heterogeneity, HU
+    g["hetero"] = 2.0 + 2.2 * score  # parenchymal heterogeneity, HU
     g["ascites"] = rng.random(n) < np.clip((score - 3.0) * 0.5, 0, 1)
-    nodular = 0.045 * score**0.6 * _u(rng, 0.8, 1.2, n)   # F1 subtle, F4 bumps ~10% of the lobe radius
-    g["tables"] = [_radius_table(rng, n, nodular * k) for k in (1.0, 1.0, 0.5)]  # right, left, caudate
+    nodular = (
+        0.045 * score**0.6 * _u(rng, 0.8, 1.2, n)
+    )  # F1 subtle, F4 bumps ~10% of the lobe radius
+    g["tables"] = [
+        _radius_table(rng, n, nodular * k) for k in (1.0, 1.0, 0.5)
+    ]  # right, left, caudate
     return g
 
 
 def _expand(params: dict, rows: np.ndarray) -> dict:
     """Patient parameters -> image parameters (one row per slice)."""
-    return {k: ([t[rows] for t in v] if isinstance(v, list) else v[rows]) for k, v in params.items()}
+    return {
+        k: ([t[rows] for t in v] if isinstance(v, list) else v[rows]) for k, v in params.items()
+    }
 
 
 def _slice_scale(z_mm: np.ndarray, half_height_mm: float) -> np.ndarray:
@@ -661,10 +769,14 @@ class _Canvas:
         codes[cover >= 0.5] = _CODE[tissue]
         self.tissue[rows, gr.iy, gr.ix] = codes
 
-    def ellipse(self, gr: _Grid, value, tissue: str, cx, cy, ax, ay, angle=None) -> tuple[_Grid, np.ndarray]:
+    def ellipse(
+        self, gr: _Grid, value, tissue: str, cx, cy, ax, ay, angle=None
+    ) -> tuple[_Grid, np.ndarray]:
         """Paint an ellipse (arrays (N,) in mm) inside its own window; returns the window and cover."""
         n = len(value)
-        cx, cy, ax, ay = (np.broadcast_to(np.asarray(a, np.float32), (n,)) for a in (cx, cy, ax, ay))
+        cx, cy, ax, ay = (
+            np.broadcast_to(np.asarray(a, np.float32), (n,)) for a in (cx, cy, ax, ay)
+        )
         w = gr.window(cx, cy, np.maximum(ax, ay) + gr.px)
         cover = _ellipse_cover(w, cx, cy, ax, ay, angle)
         self.paint(w, cover, value, tissue)
@@ -674,7 +786,12 @@ class _Canvas:
 def _paint_wall(cv: _Canvas, gr: _Grid, g, hu) -> np.ndarray:
     """Subcutaneous fat, muscle wall, intra-abdominal fat; returns the cavity cover (N, H, W)."""
     cv.paint(gr, _ellipse_cover(gr, g["cx"], g["cy"], g["A"], g["B"]), hu["fat"], "fat")
-    cv.paint(gr, _ellipse_cover(gr, g["cx"], g["cy"], g["A"] - g["fat"], g["B"] - g["fat"]), hu["muscle"], "muscle")
+    cv.paint(
+        gr,
+        _ellipse_cover(gr, g["cx"], g["cy"], g["A"] - g["fat"], g["B"] - g["fat"]),
+        hu["muscle"],
+        "muscle",
+    )
     cavity = _ellipse_cover(gr, g["cx"], g["cy"], g["Ac"], g["Bc"])
     cv.paint(gr, cavity, hu["fat"], "fat")
     return cavity
@@ -682,13 +799,13 @@ def _paint_wall(cv: _Canvas, gr: _Grid, g, hu) -> np.ndarray:
 
 def _paint_spine_and_great_vessels(cv: _Canvas, gr: _Grid, g, hu) -> None:
     """Paraspinal muscles, vertebra, spinal canal, aorta and IVC, painted last: nothing covers them."""
-    yp = g["yv"] + g["rv"] + 14                           # level of the spinal canal
+    yp = g["yv"] + g["rv"] + 14  # level of the spinal canal
     for side in (-1, 1):
-        cv.ellipse(gr, hu["muscle"], "muscle", side * 30, yp + 4, 24, 18)                 # paraspinal
-        cv.ellipse(gr, hu["muscle"], "muscle", side * (g["rv"] + 8), g["yv"], 9, 13)      # crus / psoas
-    cv.ellipse(gr, hu["bone_cortex"], "bone", 0, yp + 6, 7, 16)                          # spinous process
-    cv.ellipse(gr, hu["water"], "water", 0, yp - 3, 8, 7)                                # spinal canal (CSF)
-    cv.ellipse(gr, hu["bone_cortex"], "bone", 0, g["yv"], g["rv"] * 1.15, g["rv"])       # vertebral body
+        cv.ellipse(gr, hu["muscle"], "muscle", side * 30, yp + 4, 24, 18)  # paraspinal
+        cv.ellipse(gr, hu["muscle"], "muscle", side * (g["rv"] + 8), g["yv"], 9, 13)  # crus / psoas
+    cv.ellipse(gr, hu["bone_cortex"], "bone", 0, yp + 6, 7, 16)  # spinous process
+    cv.ellipse(gr, hu["water"], "water", 0, yp - 3, 8, 7)  # spinal canal (CSF)
+    cv.ellipse(gr, hu["bone_cortex"], "bone", 0, g["yv"], g["rv"] * 1.15, g["rv"])  # vertebral body
     cv.ellipse(gr, hu["bone_cancellous"], "bone", 0, g["yv"], g["rv"] * 1.15 - 3, g["rv"] - 3)
     cv.ellipse(gr, hu["aorta"], "aorta", g["xa"], g["ya"], g["ra"], g["ra"])
     cv.ellipse(gr, hu["ivc"], "ivc", g["xi"], g["yi"], 13, 9)  # the liver wraps around the IVC
@@ -697,10 +814,21 @@ def _paint_spine_and_great_vessels(cv: _Canvas, gr: _Grid, g, hu) -> None:
 def _paint_viscera(cv: _Canvas, gr: _Grid, g, hu) -> None:
     """Kidneys (cortex and medulla), spleen, and the stomach with fluid and a gas cap."""
     n = len(g["A"])
-    s = g["spleen"] * g["z_spleen"]                       # spleen along the left posterolateral wall
-    cv.ellipse(gr, hu["spleen"], "spleen", g["Ac"] * 0.72, g["cy"] + g["Bc"] * 0.2, g["Ac"] * 0.17 * s,
-               g["Bc"] * 0.42 * s, np.full(n, -0.45))
-    for side, k, tilt in ((1, 1.0, 0.5), (-1, 0.75, -0.5)):  # left kidney's upper part, right upper pole
+    s = g["spleen"] * g["z_spleen"]  # spleen along the left posterolateral wall
+    cv.ellipse(
+        gr,
+        hu["spleen"],
+        "spleen",
+        g["Ac"] * 0.72,
+        g["cy"] + g["Bc"] * 0.2,
+        g["Ac"] * 0.17 * s,
+        g["Bc"] * 0.42 * s,
+        np.full(n, -0.45),
+    )
+    for side, k, tilt in (
+        (1, 1.0, 0.5),
+        (-1, 0.75, -0.5),
+    ):  # left kidney's upper part, right upper pole
         kx, ky, angle = side * (g["rv"] + 36), g["yv"] + 2, np.full(n, tilt)
         cv.ellipse(gr, hu["kidney_cortex"], "kidney", kx, ky, 19 * k, 26 * k, angle)
         cv.ellipse(gr, hu["kidney_medulla"], "kidney", kx, ky, 11 * k, 17 * k, angle)
@@ -717,7 +845,9 @@ def _liver_cover(gr: _Grid, g, cavity) -> tuple[np.ndarray, np.ndarray]:
     rs, ls = g["right_scale"] * zl, g["left_scale"] * zl
     t_right, t_left, t_caud = g["tables"]
     d = _lobe_d(gr, g["lcx"], g["lcy"], g["lrx"] * rs, g["lry"] * rs, t_right)
-    d = np.minimum(d, _lobe_d(gr, g["lcx_left"], g["lcy_left"], g["llx"] * ls, g["lly"] * ls, t_left))
+    d = np.minimum(
+        d, _lobe_d(gr, g["lcx_left"], g["lcy_left"], g["llx"] * ls, g["lly"] * ls, t_left)
+    )
     d = np.minimum(d, _lobe_d(gr, g["xc"], g["yc"], g["ccx"] * zl, g["ccy"] * zl, t_caud))
     return np.minimum(_cover(d, gr.px), cavity), d
 
@@ -727,15 +857,21 @@ def _paint_liver(cv: _Canvas, gr: _Grid, g, hu, cavity, rng) -> np.ndarray:
     n = len(g["A"])
     liver, d = _liver_cover(gr, g, cavity)
     if g["ascites"].any():  # a rim of fluid around a cirrhotic liver
-        cv.paint(gr, np.minimum(_cover(d, gr.px, grow_mm=np.where(g["ascites"], 8.0, -1e3)), cavity),
-                 hu["water"], "water")
+        cv.paint(
+            gr,
+            np.minimum(_cover(d, gr.px, grow_mm=np.where(g["ascites"], 8.0, -1e3)), cavity),
+            hu["water"],
+            "water",
+        )
     texture = _smooth_field(rng, (n, gr.size, gr.size), 1.2) * _col(g["hetero"])
     cv.paint(gr, liver, hu["liver"][:, :, None, None] + texture[:, None], "liver")
-    veins = [(g["xp"], g["yp"], g["lcx"] - 0.6 * g["lrx"], g["lcy"] - 0.1 * g["lry"], "portal_vein"),
-             (g["xp"], g["yp"], g["lcx"] - 0.25 * g["lrx"], g["lcy"] + 0.5 * g["lry"], "portal_vein"),
-             (g["xp"], g["yp"], g["lcx_left"], g["lcy_left"], "portal_vein"),
-             (g["xi"], g["yi"], g["lcx"] - 0.3 * g["lrx"], g["lcy"] - 0.7 * g["lry"], "hepatic_vein"),
-             (g["xi"], g["yi"], g["lcx_left"] - 0.5 * g["llx"], g["lcy_left"], "hepatic_vein")]
+    veins = [
+        (g["xp"], g["yp"], g["lcx"] - 0.6 * g["lrx"], g["lcy"] - 0.1 * g["lry"], "portal_vein"),
+        (g["xp"], g["yp"], g["lcx"] - 0.25 * g["lrx"], g["lcy"] + 0.5 * g["lry"], "portal_vein"),
+        (g["xp"], g["yp"], g["lcx_left"], g["lcy_left"], "portal_vein"),
+        (g["xi"], g["yi"], g["lcx"] - 0.3 * g["lrx"], g["lcy"] - 0.7 * g["lry"], "hepatic_vein"),
+        (g["xi"], g["yi"], g["lcx_left"] - 0.5 * g["llx"], g["lcy_left"], "hepatic_vein"),
+    ]
     for x0, y0, x1, y1, kind in veins:
         w, vessel = _segment_cover(gr, x0, y0, x1, y1, np.full(n, 2.5, np.float32))
         cv.paint(w, vessel * w.take(liver), hu[kind], "hepatic_vessel")
@@ -745,7 +881,10 @@ def _paint_liver(cv: _Canvas, gr: _Grid, g, hu, cavity, rng) -> np.ndarray:
 
 # ------------------------------------------------------------------ lesions
 
-def _place_lesions(rng, g: dict[str, np.ndarray], radius: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+
+def _place_lesions(
+    rng, g: dict[str, np.ndarray], radius: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Lesion centres, as offsets in units of the right lobe's half-axes, clear of edges and vessels."""
     n, tries = len(radius), 48
     rho, phi = np.sqrt(rng.random((n, tries))) * 0.75, rng.uniform(-np.pi, np.pi, (n, tries))
@@ -753,23 +892,40 @@ def _place_lesions(rng, g: dict[str, np.ndarray], radius: np.ndarray) -> tuple[n
     px_, py_ = g["lcx"][:, None] + u * g["lrx"][:, None], g["lcy"][:, None] + v * g["lry"][:, None]
     margin = radius[:, None] + 6
     ok = rho + margin / np.minimum(g["lrx"], g["lry"])[:, None] < 0.95
-    ok &= np.hypot((px_ - g["cx"][:, None]) / g["Ac"][:, None], (py_ - g["cy"][:, None]) / g["Bc"][:, None]) \
-        + margin / np.minimum(g["Ac"], g["Bc"])[:, None] < 0.97
-    for cx, cy, r in ((g["xp"], g["yp"], g["rp"]), (g["xi"], g["yi"], np.full(n, 13.0)),
-                      (g["xc"], g["yc"], g["ccx"]), (g["xa"], g["ya"], g["ra"]),
-                      (np.zeros(n), g["yv"], g["rv"] * 1.2)):
-        ok &= np.hypot(px_ - cx[:, None], py_ - cy[:, None]) > margin + r[:, None]  # clear of vessels, spine
+    ok &= (
+        np.hypot(
+            (px_ - g["cx"][:, None]) / g["Ac"][:, None], (py_ - g["cy"][:, None]) / g["Bc"][:, None]
+        )
+        + margin / np.minimum(g["Ac"], g["Bc"])[:, None]
+        < 0.97
+    )
+    for cx, cy, r in (
+        (g["xp"], g["yp"], g["rp"]),
+        (g["xi"], g["yi"], np.full(n, 13.0)),
+        (g["xc"], g["yc"], g["ccx"]),
+        (g["xa"], g["ya"], g["ra"]),
+        (np.zeros(n), g["yv"], g["rv"] * 1.2),
+    ):
+        ok &= (
+            np.hypot(px_ - cx[:, None], py_ - cy[:, None]) > margin + r[:, None]
+        )  # clear of vessels, spine
     first = np.where(ok.any(1), ok.argmax(1), rho.argmin(1))  # else the most central try
     rows = np.arange(n)
     return u[rows, first].astype(np.float32), v[rows, first].astype(np.float32)
 
 
-def _lesion_patient_params(rng, letters: np.ndarray, hu: dict, diameter_mm, g) -> dict[str, np.ndarray]:
+def _lesion_patient_params(
+    rng, letters: np.ndarray, hu: dict, diameter_mm, g
+) -> dict[str, np.ndarray]:
     """Per-patient lesion: size, shape, position, and HU of core, rim and nodules (n, 3)."""
     n = len(letters)
-    les = {"radius": _u(rng, diameter_mm[0] / 2, diameter_mm[1] / 2, n),
-           "ecc": _u(rng, 0.0, 0.12, n), "angle": _u(rng, 0, np.pi, n),
-           "n_nod": rng.integers(3, 7, n), "nod_phase": _u(rng, 0, 2 * np.pi, n)}
+    les = {
+        "radius": _u(rng, diameter_mm[0] / 2, diameter_mm[1] / 2, n),
+        "ecc": _u(rng, 0.0, 0.12, n),
+        "angle": _u(rng, 0, np.pi, n),
+        "n_nod": rng.integers(3, 7, n),
+        "nod_phase": _u(rng, 0, 2 * np.pi, n),
+    }
     les["u"], les["v"] = _place_lesions(rng, g, les["radius"])
     for part in ("core", "rim", "nodules"):
         les[part] = np.zeros((n, 3), np.float32)
@@ -778,8 +934,12 @@ def _lesion_patient_params(rng, letters: np.ndarray, hu: dict, diameter_mm, g) -
         values = _lesion_values(rng, letter, {k: v[rows] for k, v in hu.items()})
         for part, val in values.items():
             les[part][rows] = val
-    les["has_rim"] = (letters == "B") | ((letters == "A") & (rng.random(n) < 0.8))  # most HCC have a capsule
-    les["rim_width"] = np.where(letters == "A", 0.2, 0.35).astype(np.float32)  # capsule thin, tumour rim thick
+    les["has_rim"] = (letters == "B") | (
+        (letters == "A") & (rng.random(n) < 0.8)
+    )  # most HCC have a capsule
+    les["rim_width"] = np.where(letters == "A", 0.2, 0.35).astype(
+        np.float32
+    )  # capsule thin, tumour rim thick
     les["texture"] = np.select([letters == "A", letters == "B"], [8.0, 5.0], 2.0).astype(np.float32)
     return les
 
@@ -805,15 +965,21 @@ def _lesion_centre(g: dict, les: dict) -> tuple[np.ndarray, np.ndarray]:
 def _paint_lesion(cv: _Canvas, gr: _Grid, g, les, liver, rng) -> None:
     """Paint each image's cut through its lesion (inside the liver cover ``liver`` (N, H, W))."""
     n = len(les["radius"])
-    r = np.sqrt(np.clip(les["radius"] ** 2 - g["z_mm"] ** 2, 1e-4, None))  # in-slice radius of a sphere
+    r = np.sqrt(
+        np.clip(les["radius"] ** 2 - g["z_mm"] ** 2, 1e-4, None)
+    )  # in-slice radius of a sphere
     cx, cy = _lesion_centre(g, les)
     w = gr.window(cx, cy, les["radius"] * 1.15 + gr.px)
     f, grad = _ellipse_fg(w, cx, cy, r * (1 + les["ecc"]), r * (1 - les["ecc"]), les["angle"])
     cover = np.minimum(_cover((f - 1) / grad, gr.px), w.take(liver))
     k = cover.shape[-1]
-    mottle = _smooth_field(rng, (n, 1, k, k), 0.8) * np.array([0.3, 1.0, 0.6], np.float32)[:, None, None]
+    mottle = (
+        _smooth_field(rng, (n, 1, k, k), 0.8) * np.array([0.3, 1.0, 0.6], np.float32)[:, None, None]
+    )
     value = les["core"][:, :, None, None] + _col(les["texture"])[:, None] * mottle  # (N, P, K, K)
-    inner = 1 - _col(np.maximum(les["rim_width"], 0.8 * gr.px / r))   # rim: the outer part of the radius
+    inner = 1 - _col(
+        np.maximum(les["rim_width"], 0.8 * gr.px / r)
+    )  # rim: the outer part of the radius
     rim = np.clip(0.5 + (f - inner) / (grad * gr.px), 0, 1) * _col(les["has_rim"])
     value += rim[:, None] * (les["rim"] - les["core"])[:, :, None, None]
     hem = np.flatnonzero(np.any(les["nodules"] != les["core"], axis=1))
@@ -826,21 +992,32 @@ def _paint_lesion(cv: _Canvas, gr: _Grid, g, les, liver, rng) -> None:
 
 # ----------------------------------------------------------------- builders
 
+
 def _patients(n: int, slices_per_patient: int, slice_mm) -> tuple[np.ndarray, np.ndarray]:
     """Row -> patient index, and slice positions z (mm) centred on the patient's lesion/organ centre.
 
     ``slice_mm`` is one spacing for all, or one per patient (n,).
     """
     if n < 1 or slices_per_patient < 1:
-        raise ValueError(f"n={n} patients and slices_per_patient={slices_per_patient} must both be 1 or more")
+        raise ValueError(
+            f"n={n} patients and slices_per_patient={slices_per_patient} must both be 1 or more"
+        )
     rows = np.repeat(np.arange(n), slices_per_patient)
     step = np.broadcast_to(np.asarray(slice_mm, np.float32), (n,))[rows]
     z = (np.tile(np.arange(slices_per_patient), n) - (slices_per_patient - 1) / 2) * step
     return rows, z.astype(np.float32)
 
 
-def _render(rng_anat, rng_noise, g: dict, gr: _Grid, hu_img: dict, phase_idx, noise_sd: float,
-            les: dict | None):
+def _render(
+    rng_anat,
+    rng_noise,
+    g: dict,
+    gr: _Grid,
+    hu_img: dict,
+    phase_idx,
+    noise_sd: float,
+    les: dict | None,
+):
     """Paint every image and add noise: images (N, P, H, W) in HU and the tissue map (N, H, W)."""
     cv = _Canvas(len(g["A"]), len(phase_idx), gr.size)
     hu = {k: v[:, phase_idx] for k, v in hu_img.items()}
@@ -848,7 +1025,9 @@ def _render(rng_anat, rng_noise, g: dict, gr: _Grid, hu_img: dict, phase_idx, no
     _paint_viscera(cv, gr, g, hu)
     liver = _paint_liver(cv, gr, g, hu, cavity, rng_anat)
     if les is not None:
-        les = {k: (v[:, phase_idx] if k in ("core", "rim", "nodules") else v) for k, v in les.items()}
+        les = {
+            k: (v[:, phase_idx] if k in ("core", "rim", "nodules") else v) for k, v in les.items()
+        }
         _paint_lesion(cv, gr, g, les, liver, rng_anat)
     _paint_spine_and_great_vessels(cv, gr, g, hu)
     if noise_sd > 0:
@@ -865,15 +1044,28 @@ def _masks(tissue: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_size(size: int, fov_mm: float) -> None:
     if size < 16 or fov_mm <= 0:
-        raise ValueError(f"size={size} px over fov_mm={fov_mm}: use at least 16 px and a positive field "
-                         "of view (a 64 px slice over 380 mm gives about 6 mm pixels)")
+        raise ValueError(
+            f"size={size} px over fov_mm={fov_mm}: use at least 16 px and a positive field "
+            "of view (a 64 px slice over 380 mm gives about 6 mm pixels)"
+        )
 
 
-def liver_lesions(n: int, *, size: int = 64, seed: int = 0, categories: str = "ABCDE",
-                  weights: Sequence[float] | None = None, noise_hu: float = 12.0, dose: float = 1.0,
-                  slices_per_patient: int = 1, slice_mm: float = 5.0,
-                  diameter_mm: tuple[float, float] = (20.0, 50.0), fov_mm: float = 380.0,
-                  center_mm: tuple[float, float] = (0.0, 0.0), roi_mm: float | None = None) -> LiverCases:
+def liver_lesions(
+    n: int,
+    *,
+    size: int = 64,
+    seed: int = 0,
+    categories: str = "ABCDE",
+    weights: Sequence[float] | None = None,
+    noise_hu: float = 12.0,
+    dose: float = 1.0,
+    slices_per_patient: int = 1,
+    slice_mm: float = 5.0,
+    diameter_mm: tuple[float, float] = (20.0, 50.0),
+    fov_mm: float = 380.0,
+    center_mm: tuple[float, float] = (0.0, 0.0),
+    roi_mm: float | None = None,
+) -> LiverCases:
     """Three-phase abdominal CT slices, one liver lesion per patient, with exact masks and labels.
 
     Each image is an axial slice through the upper abdomen in HU: body wall
@@ -925,14 +1117,41 @@ def liver_lesions(n: int, *, size: int = 64, seed: int = 0, categories: str = "A
         >>> cases.label_names
         ('A classic HCC', 'E cyst')
     """
-    return _liver_cases(_check_categories(categories), weights, n, slices_per_patient, slice_mm, True,
-                        size=size, fov_mm=fov_mm, center_mm=center_mm, roi_mm=roi_mm, noise_hu=noise_hu,
-                        dose=dose, diameter_mm=diameter_mm, seed=seed)
+    return _liver_cases(
+        _check_categories(categories),
+        weights,
+        n,
+        slices_per_patient,
+        slice_mm,
+        True,
+        size=size,
+        fov_mm=fov_mm,
+        center_mm=center_mm,
+        roi_mm=roi_mm,
+        noise_hu=noise_hu,
+        dose=dose,
+        diameter_mm=diameter_mm,
+        seed=seed,
+    )
 
 
-def _liver_cases(cats: str, weights, n: int, spp: int, slice_mm: float, fit_lesion: bool, *, size: int,
-                 fov_mm: float, center_mm, roi_mm: float | None, noise_hu: float, dose: float, diameter_mm,
-                 seed: int) -> LiverCases:
+def _liver_cases(
+    cats: str,
+    weights,
+    n: int,
+    spp: int,
+    slice_mm: float,
+    fit_lesion: bool,
+    *,
+    size: int,
+    fov_mm: float,
+    center_mm,
+    roi_mm: float | None,
+    noise_hu: float,
+    dose: float,
+    diameter_mm,
+    seed: int,
+) -> LiverCases:
     """Draw n patients with ``spp`` slices each and paint them (see :func:`liver_lesions`)."""
     _check_size(size, fov_mm if roi_mm is None else roi_mm)
     rng_anat, rng_noise = _rng_pair(seed)
@@ -950,14 +1169,27 @@ def _liver_cases(cats: str, weights, n: int, spp: int, slice_mm: float, fit_lesi
         shift = (rng_anat.uniform(-0.15, 0.15, (n, 2)) * roi_mm).astype(np.float32)[rows]
         cx, cy = _lesion_centre(gi, les)
         grid, fov_mm = _grid(size, roi_mm, cx + shift[:, 0], cy + shift[:, 1]), roi_mm
-    img, tissue = _render(rng_anat, rng_noise, gi, grid, _expand(hu, rows), [0, 1, 2],
-                          noise_hu / math.sqrt(dose), les)
+    img, tissue = _render(
+        rng_anat, rng_noise, gi, grid, _expand(hu, rows), [0, 1, 2], noise_hu / math.sqrt(dose), les
+    )
     liver_mask, lesion_mask = _masks(tissue)
-    return LiverCases(images=img, label=np.array([cats.index(c) for c in letters[rows]], np.int64),
-                      category=letters[rows], liver_mask=liver_mask, lesion_mask=lesion_mask, tissue=tissue,
-                      patient_id=rows.astype(np.int64), z_mm=z, diameter_mm=2 * les["radius"][rows],
-                      categories=cats, label_names=tuple(f"{c} {LESION_CATEGORIES[c][0]}" for c in cats),
-                      pixel_mm=fov_mm / size, noise_hu=noise_hu, dose=dose, seed=seed)
+    return LiverCases(
+        images=img,
+        label=np.array([cats.index(c) for c in letters[rows]], np.int64),
+        category=letters[rows],
+        liver_mask=liver_mask,
+        lesion_mask=lesion_mask,
+        tissue=tissue,
+        patient_id=rows.astype(np.int64),
+        z_mm=z,
+        diameter_mm=2 * les["radius"][rows],
+        categories=cats,
+        label_names=tuple(f"{c} {LESION_CATEGORIES[c][0]}" for c in cats),
+        pixel_mm=fov_mm / size,
+        noise_hu=noise_hu,
+        dose=dose,
+        seed=seed,
+    )
 
 
 def _image_geometry(g: dict, z: np.ndarray) -> dict:
@@ -971,8 +1203,10 @@ def _image_geometry(g: dict, z: np.ndarray) -> dict:
 def _check_categories(categories: str) -> str:
     cats = "".join(dict.fromkeys(categories.upper()))
     if not cats or any(c not in LESION_CATEGORIES for c in cats):
-        raise ValueError(f"categories={categories!r}: use letters from 'ABCDE' "
-                         "(A classic HCC, B other malignant, C indeterminate, D hemangioma, E cyst)")
+        raise ValueError(
+            f"categories={categories!r}: use letters from 'ABCDE' "
+            "(A classic HCC, B other malignant, C indeterminate, D hemangioma, E cyst)"
+        )
     return cats
 
 
@@ -982,13 +1216,23 @@ def _draw_labels(rng, n: int, k: int, weights) -> np.ndarray:
         return rng.permutation(np.resize(np.arange(k), n))
     p = np.asarray(weights, np.float64)
     if p.shape != (k,) or (p < 0).any() or p.sum() <= 0:
-        raise ValueError(f"weights={list(weights)} needs one non-negative prevalence per category ({k})")
+        raise ValueError(
+            f"weights={list(weights)} needs one non-negative prevalence per category ({k})"
+        )
     return rng.choice(k, size=n, p=p / p.sum())
 
 
-def liver_volume(category: str = "A", *, slices: int = 16, slice_mm: float = 5.0, size: int = 64,
-                 seed: int = 0, noise_hu: float = 12.0, dose: float = 1.0,
-                 diameter_mm: tuple[float, float] = (30.0, 45.0)) -> LiverCases:
+def liver_volume(
+    category: str = "A",
+    *,
+    slices: int = 16,
+    slice_mm: float = 5.0,
+    size: int = 64,
+    seed: int = 0,
+    noise_hu: float = 12.0,
+    dose: float = 1.0,
+    diameter_mm: tuple[float, float] = (30.0, 45.0),
+) -> LiverCases:
     """One patient as a stack of ``slices`` contiguous 3-phase slices (a small CT series).
 
     The lesion is a sphere: it appears on the middle slices only, largest at
@@ -998,15 +1242,39 @@ def liver_volume(category: str = "A", *, slices: int = 16, slice_mm: float = 5.0
     """
     if slices < 1:
         raise ValueError(f"slices={slices}: a volume needs at least one slice")
-    return _liver_cases(_check_categories(category)[:1], None, 1, slices, slice_mm, False, size=size,
-                        fov_mm=380.0, center_mm=(0.0, 0.0), roi_mm=None, noise_hu=noise_hu, dose=dose,
-                        diameter_mm=diameter_mm, seed=seed)
+    return _liver_cases(
+        _check_categories(category)[:1],
+        None,
+        1,
+        slices,
+        slice_mm,
+        False,
+        size=size,
+        fov_mm=380.0,
+        center_mm=(0.0, 0.0),
+        roi_mm=None,
+        noise_hu=noise_hu,
+        dose=dose,
+        diameter_mm=diameter_mm,
+        seed=seed,
+    )
 
 
-def fibrosis_livers(n: int, *, size: int = 64, seed: int = 0, stages: Sequence[int] = (0, 1, 2, 3, 4),
-                    phase: str = "delayed", noise_hu: float = 12.0, dose: float = 1.0,
-                    slices_per_patient: int = 1, slice_mm: float = 5.0, spread: float = 0.3,
-                    fov_mm: float = 240.0, center_mm: tuple[float, float] = (-50.0, 0.0)) -> FibrosisCases:
+def fibrosis_livers(
+    n: int,
+    *,
+    size: int = 64,
+    seed: int = 0,
+    stages: Sequence[int] = (0, 1, 2, 3, 4),
+    phase: str = "delayed",
+    noise_hu: float = 12.0,
+    dose: float = 1.0,
+    slices_per_patient: int = 1,
+    slice_mm: float = 5.0,
+    spread: float = 0.3,
+    fov_mm: float = 240.0,
+    center_mm: tuple[float, float] = (-50.0, 0.0),
+) -> FibrosisCases:
     """One-phase CT slices of livers at fibrosis stages F0-F4, with a continuous severity score.
 
     With stage (F0 normal ... F4 cirrhosis) the phantom liver changes as on CT:
@@ -1037,26 +1305,50 @@ def fibrosis_livers(n: int, *, size: int = 64, seed: int = 0, stages: Sequence[i
     _check_size(size, fov_mm)
     stages = tuple(int(s) for s in stages)
     if not stages or any(s not in range(5) for s in stages) or phase not in PHASES:
-        raise ValueError(f"stages={stages} must be fibrosis stages 0-4 and phase={phase!r} one of {PHASES}")
+        raise ValueError(
+            f"stages={stages} must be fibrosis stages 0-4 and phase={phase!r} one of {PHASES}"
+        )
     rng_anat, rng_noise = _rng_pair(seed)
     label = _draw_labels(rng_anat, n, len(stages), None)
     stage = np.array(stages, np.int64)[label]
     score = np.clip(stage + spread * rng_anat.standard_normal(n), 0.0, 4.5).astype(np.float32)
     g = _liver_layout(rng_anat, _body_layout(rng_anat, n), score)
     hu = _tissue_values(rng_anat, n)
-    hu["liver"] = hu["liver"] - (2.0 * score)[:, None]    # cirrhotic liver enhances a little less
+    hu["liver"] = hu["liver"] - (2.0 * score)[:, None]  # cirrhotic liver enhances a little less
     rows, z = _patients(n, slices_per_patient, slice_mm)
     gi = _image_geometry(_expand(g, rows), z)
-    img, tissue = _render(rng_anat, rng_noise, gi, _grid(size, fov_mm, *center_mm), _expand(hu, rows),
-                          [PHASES.index(phase)], noise_hu / math.sqrt(dose), None)
-    return FibrosisCases(images=img, stage=stage[rows], label=label[rows].astype(np.int64), score=score[rows],
-                         caudate_ratio=g["caudate_ratio"][rows], liver_mask=_masks(tissue)[0], tissue=tissue,
-                         patient_id=rows.astype(np.int64), z_mm=z, stages=stages,
-                         label_names=tuple(f"F{s}" for s in stages), pixel_mm=fov_mm / size,
-                         noise_hu=noise_hu, dose=dose, seed=seed, phases=(phase,))
+    img, tissue = _render(
+        rng_anat,
+        rng_noise,
+        gi,
+        _grid(size, fov_mm, *center_mm),
+        _expand(hu, rows),
+        [PHASES.index(phase)],
+        noise_hu / math.sqrt(dose),
+        None,
+    )
+    return FibrosisCases(
+        images=img,
+        stage=stage[rows],
+        label=label[rows].astype(np.int64),
+        score=score[rows],
+        caudate_ratio=g["caudate_ratio"][rows],
+        liver_mask=_masks(tissue)[0],
+        tissue=tissue,
+        patient_id=rows.astype(np.int64),
+        z_mm=z,
+        stages=stages,
+        label_names=tuple(f"F{s}" for s in stages),
+        pixel_mm=fov_mm / size,
+        noise_hu=noise_hu,
+        dose=dose,
+        seed=seed,
+        phases=(phase,),
+    )
 
 
 # ----------------------------------------------------------------- measures
+
 
 def surface_irregularity(mask) -> np.ndarray:
     """How irregular a mask's outline is: its perimeter over the perimeter of a smoothed copy.
@@ -1094,8 +1386,15 @@ def _perimeter(m: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------ survival
 
-def survival_times(features, *, beta: float = 0.7, median_months: float = 24.0,
-                   follow_up_months: tuple[float, float] = (12.0, 72.0), seed: int = 0) -> SurvivalData:
+
+def survival_times(
+    features,
+    *,
+    beta: float = 0.7,
+    median_months: float = 24.0,
+    follow_up_months: tuple[float, float] = (12.0, 72.0),
+    seed: int = 0,
+) -> SurvivalData:
     """Follow-up times from a proportional-hazards model with a known risk.
 
     Each patient's hazard is ``h0 * exp(beta * z)``, z the standardised
@@ -1110,17 +1409,29 @@ def survival_times(features, *, beta: float = 0.7, median_months: float = 24.0,
         beta: log hazard ratio per SD of the feature (0.7: HR 2.0 per SD).
     """
     rng = np.random.default_rng(int(seed))
-    x = rng.standard_normal(int(features)) if np.isscalar(features) else np.asarray(features, np.float64)
+    x = (
+        rng.standard_normal(int(features))
+        if np.isscalar(features)
+        else np.asarray(features, np.float64)
+    )
     if x.ndim != 1 or len(x) < 2:
-        raise ValueError("features must be a number of patients (2 or more) or a 1-D array of one value per patient")
+        raise ValueError(
+            "features must be a number of patients (2 or more) or a 1-D array of one value per patient"
+        )
     z = (x - x.mean()) / (x.std() or 1.0)
     log_h = beta * z
     rate = math.log(2) / median_months * np.exp(log_h)
     t_death = rng.exponential(1.0 / rate)
     t_end = rng.uniform(*follow_up_months, len(x))
-    return SurvivalData(time=np.minimum(t_death, t_end).astype(np.float32), event=t_death <= t_end,
-                        feature=x.astype(np.float32), log_hazard=log_h.astype(np.float32),
-                        expected_c_index=_expected_c_index(rate, rng), beta=beta, median_months=median_months)
+    return SurvivalData(
+        time=np.minimum(t_death, t_end).astype(np.float32),
+        event=t_death <= t_end,
+        feature=x.astype(np.float32),
+        log_hazard=log_h.astype(np.float32),
+        expected_c_index=_expected_c_index(rate, rng),
+        beta=beta,
+        median_months=median_months,
+    )
 
 
 def _expected_c_index(rate: np.ndarray, rng, max_n: int = 2000) -> float:
@@ -1132,6 +1443,7 @@ def _expected_c_index(rate: np.ndarray, rng, max_n: int = 2000) -> float:
 
 
 # --------------------------------------------------------------------- DICOM
+
 
 def to_dicom(cases: LiverCases | FibrosisCases, index: int, folder) -> list[Path]:
     """Write the patient of image ``index`` as DICOM: one series per phase, all in one study.
@@ -1151,9 +1463,15 @@ def to_dicom(cases: LiverCases | FibrosisCases, index: int, folder) -> list[Path
     study = generate_uid(entropy_srcs=[pid])  # the same phantom always gets the same UID
     paths: list[Path] = []
     for p, phase in enumerate(cases.phases):
-        paths += dicom.write_series(cases.images[rows, p], Path(folder) / f"{p + 1}_{phase}",
-                                    spacing=(dz, cases.pixel_mm, cases.pixel_mm), modality="CT",
-                                    patient_id=pid, series_description=f"phantom {cases.kind} {phase}",
-                                    study_uid=study, series_number=p + 1,
-                                    window=dicom.WINDOWS.get("soft_tissue"))
+        paths += dicom.write_series(
+            cases.images[rows, p],
+            Path(folder) / f"{p + 1}_{phase}",
+            spacing=(dz, cases.pixel_mm, cases.pixel_mm),
+            modality="CT",
+            patient_id=pid,
+            series_description=f"phantom {cases.kind} {phase}",
+            study_uid=study,
+            series_number=p + 1,
+            window=dicom.WINDOWS.get("soft_tissue"),
+        )
     return paths

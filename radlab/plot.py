@@ -70,7 +70,10 @@ KERNELS: dict[str, np.ndarray] = {
 
 # ---------------------------------------------------------------- helpers --
 
-def _new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float]) -> tuple[Figure, np.ndarray]:
+
+def _new_figure(
+    nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float]
+) -> tuple[Figure, np.ndarray]:
     """A new figure with an array of axes, already closed in pyplot so that it displays once.
 
     Made through pyplot so that Jupyter's inline backend registers its PNG
@@ -172,15 +175,20 @@ def _draw_mask(ax: Axes, mask) -> None:
     for i, label in enumerate(v for v in np.unique(mask) if v != 0):
         region = (mask == label).astype(np.float32)
         if 0 < region.sum() < region.size:  # contour needs both inside and outside
-            ax.contour(region, levels=[0.5], colors=MASK_COLORS[i % len(MASK_COLORS)], linewidths=1.0)
+            ax.contour(
+                region, levels=[0.5], colors=MASK_COLORS[i % len(MASK_COLORS)], linewidths=1.0
+            )
 
 
 def _interpolation(ax: Axes, shape: tuple[int, ...]) -> str:
     """Enlarged: whole pixels ("nearest", as a reading station shows them); shrunk: smoothed against aliasing."""
     fig = _figure_of(ax)
     spec = ax.get_subplotspec()
-    share = (len(spec.colspan) / spec.get_gridspec().ncols if spec is not None
-             else ax.get_position().width)  # about: the layout is done only when drawn
+    share = (
+        len(spec.colspan) / spec.get_gridspec().ncols
+        if spec is not None
+        else ax.get_position().width
+    )  # about: the layout is done only when drawn
     shown_px = 0.9 * share * fig.get_figwidth() * fig.dpi
     return "nearest" if shown_px >= shape[1] else "antialiased"
 
@@ -193,8 +201,16 @@ def _figure_of(ax: Axes) -> Figure:
 
 # ---------------------------------------------------------------- images --
 
-def show(image, *, window=None, title: str | None = None, ax: Axes | None = None,
-         cmap: str = "gray", mask=None) -> Figure:
+
+def show(
+    image,
+    *,
+    window=None,
+    title: str | None = None,
+    ax: Axes | None = None,
+    cmap: str = "gray",
+    mask=None,
+) -> Figure:
     """Show one 2D image with its window stated in the title.
 
     Args:
@@ -236,12 +252,22 @@ def show(image, *, window=None, title: str | None = None, ax: Axes | None = None
 
 def _per_image(window, n: int) -> bool:
     """True when ``window`` is a list of n windows rather than one (level, width) pair."""
-    return (isinstance(window, (list, tuple)) and len(window) == n
-            and not all(isinstance(w, (int, float, np.number)) for w in window))
+    return (
+        isinstance(window, (list, tuple))
+        and len(window) == n
+        and not all(isinstance(w, (int, float, np.number)) for w in window)
+    )
 
 
-def grid(images, *, titles: Sequence[str] | None = None, window=None, ncols: int | None = None,
-         size: float = 1.8, suptitle: str | None = None) -> Figure:
+def grid(
+    images,
+    *,
+    titles: Sequence[str] | None = None,
+    window=None,
+    ncols: int | None = None,
+    size: float = 1.8,
+    suptitle: str | None = None,
+) -> Figure:
     """A montage of images in one window, or each in its own.
 
     Args:
@@ -260,7 +286,9 @@ def grid(images, *, titles: Sequence[str] | None = None, window=None, ncols: int
     if not items:
         raise ValueError("grid() needs at least one image; the list given is empty.")
     if titles is not None and len(titles) != len(items):
-        raise ValueError(f"{len(titles)} titles were given for {len(items)} images; give one per image.")
+        raise ValueError(
+            f"{len(titles)} titles were given for {len(items)} images; give one per image."
+        )
     windows, stated = _grid_windows(items, window)
     ncols = ncols or min(len(items), 6)
     nrows = -(-len(items) // ncols)
@@ -292,6 +320,7 @@ def _grid_windows(items: list, window) -> tuple[list, str | None]:
 
 # ---------------------------------------------------------- window / level --
 
+
 def window_stats(hu, level: float, width: float) -> dict:
     """How much of the image a window clips: fractions shown pure black and pure white.
 
@@ -304,7 +333,9 @@ def window_stats(hu, level: float, width: float) -> dict:
     """
     array = _numpy(hu)  # any shape: a slice, a volume, a list of HU values
     if width <= 0:
-        raise ValueError(f"A window width must be positive (got {width}); brain is W 80, lung W 1500.")
+        raise ValueError(
+            f"A window width must be positive (got {width}); brain is W 80, lung W 1500."
+        )
     below = float(np.mean(array < level - width / 2))
     above = float(np.mean(array > level + width / 2))
     return {"below": below, "inside": 1.0 - below - above, "above": above}
@@ -324,21 +355,32 @@ def window_figure(hu, *, level: float, width: float, title: str | None = None) -
     ax.axvspan(level - width / 2, level + width / 2, color="tab:orange", alpha=0.3, label="window")
     ax.set_xlabel("HU")
     ax.set_yticks([])
-    ax.set_title(f"{stats['below']:.0%} black (below), {stats['above']:.0%} white (above)", fontsize=9)
+    ax.set_title(
+        f"{stats['below']:.0%} black (below), {stats['above']:.0%} white (above)", fontsize=9
+    )
     ax.legend(fontsize=8, loc="upper right")
     return fig
 
 
 # ------------------------------------------------------------- augmentation --
 
+
 def _as_tensor(image) -> torch.Tensor:
     """(1, 1, H, W) float tensor on the CPU; plotting works on the CPU."""
     return torch.from_numpy(_as_2d(image))[None, None]
 
 
-def augmented(image, *, angle: float = 0, shift: tuple[float, float] = (0, 0), noise: float = 0,
-              contrast: float = 1, brightness: float = 0, mask=None,
-              seed: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
+def augmented(
+    image,
+    *,
+    angle: float = 0,
+    shift: tuple[float, float] = (0, 0),
+    noise: float = 0,
+    contrast: float = 1,
+    brightness: float = 0,
+    mask=None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Apply fixed augmentation settings to one image in [0, 1] (and its mask).
 
     Spatial steps (rotation in degrees, then a shift ``(dx, dy)`` in pixels)
@@ -376,23 +418,43 @@ def augmented(image, *, angle: float = 0, shift: tuple[float, float] = (0, 0), n
     return x[0, 0].numpy(), None if m is None else m[0, 0].numpy()
 
 
-def augment_figure(image, *, angle: float = 0, shift: tuple[float, float] = (0, 0), noise: float = 0,
-                   contrast: float = 1, brightness: float = 0, mask=None, seed: int = 0) -> Figure:
+def augment_figure(
+    image,
+    *,
+    angle: float = 0,
+    shift: tuple[float, float] = (0, 0),
+    noise: float = 0,
+    contrast: float = 1,
+    brightness: float = 0,
+    mask=None,
+    seed: int = 0,
+) -> Figure:
     """Original beside augmented image (mask outlined on both); arguments as in ``augmented``.
 
     The static twin of ``rl.widgets.augment_explorer``.
     """
-    out, out_mask = augmented(image, angle=angle, shift=shift, noise=noise, contrast=contrast,
-                              brightness=brightness, mask=mask, seed=seed)
+    out, out_mask = augmented(
+        image,
+        angle=angle,
+        shift=shift,
+        noise=noise,
+        contrast=contrast,
+        brightness=brightness,
+        mask=mask,
+        seed=seed,
+    )
     fig, axes = _new_figure(1, 2, figsize=(5.6, 3.0))
     show(image, ax=axes[0, 0], mask=mask, title="original")
-    settings = (f"rot {angle:g}°, shift ({shift[0]:g}, {shift[1]:g}) px\n"
-                f"noise {noise:g}, contrast {contrast:g}, brightness {brightness:+g}")
+    settings = (
+        f"rot {angle:g}°, shift ({shift[0]:g}, {shift[1]:g}) px\n"
+        f"noise {noise:g}, contrast {contrast:g}, brightness {brightness:+g}"
+    )
     show(np.clip(out, 0, 1), ax=axes[0, 1], mask=out_mask, title=settings)
     return fig
 
 
 # --------------------------------------------------------------- convolution --
+
 
 def conv_output_size(n: int, f: int, s: int = 1, p: int = 0) -> int:
     """Output size of a convolution: ``(n + 2p - f) // s + 1`` for input n, filter f, stride s, padding p."""
@@ -405,7 +467,9 @@ def _kernel(kernel) -> tuple[np.ndarray, str]:
     """A (F, F) float kernel and its name, from a name in KERNELS or an array/tensor."""
     if isinstance(kernel, str):
         if kernel not in KERNELS:
-            raise ValueError(f"There is no kernel called {kernel!r}; choose one of {', '.join(KERNELS)}.")
+            raise ValueError(
+                f"There is no kernel called {kernel!r}; choose one of {', '.join(KERNELS)}."
+            )
         return KERNELS[kernel], kernel
     values = _as_2d(kernel, "kernel")
     if values.ndim != 2 or values.shape[0] != values.shape[1]:
@@ -458,19 +522,24 @@ def conv_figure(image, kernel, *, stride: int = 1, padding: int = 0) -> Figure:
 
 # ----------------------------------------------------------------- curves --
 
+
 def _curves(history: Mapping, metric: str) -> dict[str, list[float]]:
     """{"train": [...], "val": [...]} for one metric; ``val_metric`` stands for the metric the history names."""
     found = {}
     for split in ("train", "val"):
         values = history.get(f"{split}_{metric}")
         if values is None and metric in (history.get("metric"), "metric"):
-            values = history.get(f"{split}_metric")  # rl.train.History: metric="auc", val_metric=[...]
+            values = history.get(
+                f"{split}_metric"
+            )  # rl.train.History: metric="auc", val_metric=[...]
         if values is not None and len(values):
             found[split] = [float(v) for v in values]
     return found
 
 
-def learning_curves(history, *, metrics: Iterable[str] = ("loss",), ax: Axes | None = None) -> Figure:
+def learning_curves(
+    history, *, metrics: Iterable[str] = ("loss",), ax: Axes | None = None
+) -> Figure:
     """Training and validation curves per epoch, one panel per metric, the best epoch marked.
 
     Args:
@@ -491,9 +560,19 @@ def learning_curves(history, *, metrics: Iterable[str] = ("loss",), ax: Axes | N
         target = ax if ax is not None else axes[0, i]
         for split, values in found.items():
             epochs = history.get("epoch")
-            epochs = list(range(1, len(values) + 1)) if epochs is None or not len(epochs) else list(epochs)
+            epochs = (
+                list(range(1, len(values) + 1))
+                if epochs is None or not len(epochs)
+                else list(epochs)
+            )
             epochs = epochs[: len(values)]
-            target.plot(epochs, values, "-" if split == "train" else "--", marker=".", label=f"{split} {metric}")
+            target.plot(
+                epochs,
+                values,
+                "-" if split == "train" else "--",
+                marker=".",
+                label=f"{split} {metric}",
+            )
         if best is not None and (ax is None or i == 0):
             target.axvline(best, color="tab:green", lw=1, ls=":", label=f"best epoch {best}")
         target.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
@@ -503,8 +582,15 @@ def learning_curves(history, *, metrics: Iterable[str] = ("loss",), ax: Axes | N
     return fig
 
 
-def roc(fpr, tpr, *, auc: float | None = None, point: tuple[float, float] | None = None,
-        label: str | None = None, ax: Axes | None = None) -> Figure:
+def roc(
+    fpr,
+    tpr,
+    *,
+    auc: float | None = None,
+    point: tuple[float, float] | None = None,
+    label: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
     """A ROC curve with the chance diagonal and an optional operating point (fpr, tpr)."""
     fig = _figure_of(ax) if ax is not None else None
     if ax is None:
@@ -516,8 +602,12 @@ def roc(fpr, tpr, *, auc: float | None = None, point: tuple[float, float] | None
     ax.plot(np.asarray(fpr), np.asarray(tpr), lw=1.5, label=name)
     ax.plot([0, 1], [0, 1], ls="--", color="0.6", lw=1, label="chance")
     if point is not None:
-        ax.plot(*point, "o", color="tab:red",
-                label=f"operating point (sens {point[1]:.2f}, spec {1 - point[0]:.2f})")
+        ax.plot(
+            *point,
+            "o",
+            color="tab:red",
+            label=f"operating point (sens {point[1]:.2f}, spec {1 - point[0]:.2f})",
+        )
     ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="1 - specificity (FPR)", ylabel="sensitivity (TPR)")
     ax.set_aspect("equal")
     ax.legend(fontsize=7, loc="lower right")
@@ -525,6 +615,7 @@ def roc(fpr, tpr, *, auc: float | None = None, point: tuple[float, float] | None
 
 
 # ------------------------------------------------------------- PNG for widgets --
+
 
 def image_png(image, *, window=None, mask=None, size: int = 256) -> bytes:
     """Encode one 2D image as PNG bytes, fast (no figure): for widgets and saved notebooks.
@@ -544,7 +635,9 @@ def image_png(image, *, window=None, mask=None, size: int = 256) -> bytes:
     new = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
     picture = picture.resize(new, Image.BILINEAR if scale < 1 else Image.NEAREST)
     if mask is not None:  # outline at display size, so the line stays one pixel wide and sharp
-        labels = Image.fromarray(np.rint(_as_2d(mask, "mask")).astype(np.int32)).resize(new, Image.NEAREST)
+        labels = Image.fromarray(np.rint(_as_2d(mask, "mask")).astype(np.int32)).resize(
+            new, Image.NEAREST
+        )
         labels = np.asarray(labels)
         padded = np.pad(labels, 1, mode="edge")
         edge = (labels != padded[1:-1, 2:]) | (labels != padded[2:, 1:-1])  # changes right or below

@@ -51,9 +51,9 @@ import random
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -62,8 +62,17 @@ from torch import nn
 from . import config, metrics
 
 __all__ = [
-    "History", "CheckpointError", "fit", "predict", "save_atomic", "load_checkpoint",
-    "RECIPES", "load_splits", "augmentation", "run_study", "main",
+    "History",
+    "CheckpointError",
+    "fit",
+    "predict",
+    "save_atomic",
+    "load_checkpoint",
+    "RECIPES",
+    "load_splits",
+    "augmentation",
+    "run_study",
+    "main",
 ]
 
 OPTIMIZERS = {
@@ -206,11 +215,17 @@ def fit(
     steps_per_epoch = math.ceil(len(x) / batch_size)
     opt = _make_optimizer(optimizer, model, lr, weight_decay)
     sched = _make_schedule(schedule, opt, epochs * steps_per_epoch, lr)
-    scaler = torch.amp.GradScaler(dev.type, enabled=amp and dev.type == "cuda")  # float16 needs it, bf16 not
+    scaler = torch.amp.GradScaler(
+        dev.type, enabled=amp and dev.type == "cuda"
+    )  # float16 needs it, bf16 not
     shuffler = torch.Generator().manual_seed(seed)
     autocast = _autocast(dev, amp)
 
-    state = {"history": History(metric=metric_name, device=str(dev)), "best_state": None, "since_best": 0}
+    state = {
+        "history": History(metric=metric_name, device=str(dev)),
+        "best_state": None,
+        "since_best": 0,
+    }
     paths = _checkpoint_paths(checkpoint)
     settings = _settings(len(x), epochs, batch_size, optimizer, lr, weight_decay, schedule, seed)
     torch.manual_seed(seed)  # dropout and augmentation draws
@@ -218,7 +233,9 @@ def fit(
         _restore(paths, settings, model, opt, sched, scaler, shuffler, state)
         if state.get("finished"):
             if progress:
-                print(f"{paths['last']} holds a finished run: loaded it (delete the file to train again).")
+                print(
+                    f"{paths['last']} holds a finished run: loaded it (delete the file to train again)."
+                )
             return _finish(model, state, restore_best, progress=False)
 
     history = state["history"]
@@ -226,16 +243,24 @@ def fit(
     for epoch in range(len(history.epoch) + 1, epochs + 1):
         start = time.perf_counter()
         batches = torch.randperm(len(x), generator=shuffler).to(dev).tensor_split(steps_per_epoch)
-        train_loss = _train_one_epoch(model, x, y, batches, opt, sched, scaler, loss_fn, augment, autocast)
+        train_loss = _train_one_epoch(
+            model, x, y, batches, opt, sched, scaler, loss_fn, augment, autocast
+        )
         train_seconds = time.perf_counter() - start
-        val_loss, score = _validate(model, xv, yv, loss_fn, metric, metric_name, batch_size, autocast)
+        val_loss, score = _validate(
+            model, xv, yv, loss_fn, metric, metric_name, batch_size, autocast
+        )
         _record(history, epoch, train_loss, val_loss, score, opt, start, len(x) / train_seconds)
         improved = _update_best(model, state, score, higher_is_better, epoch)
-        done = epoch == epochs or (early_stopping is not None and state["since_best"] >= early_stopping)
+        done = epoch == epochs or (
+            early_stopping is not None and state["since_best"] >= early_stopping
+        )
         history.stopped_early = done and epoch < epochs
         state["finished"] = done
         if paths:
-            _save_checkpoint(paths, settings, model, opt, sched, scaler, shuffler, state, save_best=improved)
+            _save_checkpoint(
+                paths, settings, model, opt, sched, scaler, shuffler, state, save_best=improved
+            )
         bar.update(1)
         bar.set_postfix(_postfix(history))
         if callback is not None:
@@ -266,7 +291,9 @@ def _train_one_epoch(model, x, y, batches, opt, sched, scaler, loss_fn, augment,
     return total.item() / len(x)
 
 
-def _validate(model, xv, yv, loss_fn, metric, metric_name, batch_size, autocast) -> tuple[float, float]:
+def _validate(
+    model, xv, yv, loss_fn, metric, metric_name, batch_size, autocast
+) -> tuple[float, float]:
     """Validation loss and score (NaN, NaN without validation cases)."""
     if xv is None:
         return math.nan, math.nan
@@ -278,7 +305,9 @@ def _validate(model, xv, yv, loss_fn, metric, metric_name, batch_size, autocast)
     y_np, p_np = yv.cpu().numpy(), probs.cpu().numpy()
     if callable(metric):
         return val_loss, float(metric(y_np, p_np))
-    return val_loss, (metrics.auc(y_np, p_np) if metric_name == "auc" else float((p_np.argmax(1) == y_np).mean()))
+    return val_loss, (
+        metrics.auc(y_np, p_np) if metric_name == "auc" else float((p_np.argmax(1) == y_np).mean())
+    )
 
 
 @torch.inference_mode()
@@ -290,7 +319,9 @@ def _outputs(model: nn.Module, x: torch.Tensor, batch_size: int, autocast) -> to
     return torch.cat(out)
 
 
-def _record(history: History, epoch, train_loss, val_loss, score, opt, start, images_per_sec) -> None:
+def _record(
+    history: History, epoch, train_loss, val_loss, score, opt, start, images_per_sec
+) -> None:
     """Append one epoch's numbers to the history."""
     history.epoch.append(epoch)
     history.train_loss.append(train_loss)
@@ -306,12 +337,16 @@ def _update_best(model, state: dict, score: float, higher_is_better: bool, epoch
     history = state["history"]
     best = history.best_score
     if best is None or math.isnan(best):
-        improved = True  # the first epoch; or no usable score yet (no val): the latest weights are kept
+        improved = (
+            True  # the first epoch; or no usable score yet (no val): the latest weights are kept
+        )
     else:
         improved = score > best if higher_is_better else score < best
     if improved:
         history.best_epoch, history.best_score = epoch, score
-        state["best_state"] = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        state["best_state"] = {
+            k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
+        }
         state["since_best"] = 0
     else:
         state["since_best"] += 1
@@ -324,14 +359,18 @@ def _finish(model, state: dict, restore_best: bool, progress: bool) -> History:
     if restore_best and state["best_state"] is not None:
         model.load_state_dict(state["best_state"])
     if progress and history.best_epoch is not None:
-        print(f"best epoch {history.best_epoch}: validation {history.metric} {history.best_score:.4f}")
+        print(
+            f"best epoch {history.best_epoch}: validation {history.metric} {history.best_score:.4f}"
+        )
     return history
 
 
 # ----------------------------------------------------------------------------- the pieces fit uses
 
 
-def _as_tensors(pair, dev: torch.device, memory_format, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _as_tensors(
+    pair, dev: torch.device, memory_format, name: str
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(x, y)`` as tensors on ``dev``, moved once, with a clear error for the usual mistakes."""
     try:
         x, y = pair
@@ -364,20 +403,28 @@ def _metric_spec(metric, regression: bool, has_val: bool) -> tuple[str, bool]:
     if callable(metric):
         return getattr(metric, "__name__", "metric"), True
     if metric not in ("auc", "accuracy", "loss"):
-        raise ValueError(f"metric={metric!r} is not known; use 'auc', 'accuracy', 'loss' or a function.")
+        raise ValueError(
+            f"metric={metric!r} is not known; use 'auc', 'accuracy', 'loss' or a function."
+        )
     if regression and metric != "loss":
-        raise ValueError(f"metric={metric!r} needs class labels; a regression is scored with metric='loss'.")
+        raise ValueError(
+            f"metric={metric!r} needs class labels; a regression is scored with metric='loss'."
+        )
     return metric, metric != "loss"
 
 
-def _make_optimizer(optimizer, model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+def _make_optimizer(
+    optimizer, model: nn.Module, lr: float, weight_decay: float
+) -> torch.optim.Optimizer:
     """An optimizer from its name, a built optimizer, or a function of the parameters."""
     if isinstance(optimizer, torch.optim.Optimizer):
         return optimizer
     if callable(optimizer):
         return optimizer(model.parameters())
     if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer={optimizer!r} is not known; use one of {', '.join(OPTIMIZERS)}.")
+        raise ValueError(
+            f"optimizer={optimizer!r} is not known; use one of {', '.join(OPTIMIZERS)}."
+        )
     return OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay)
 
 
@@ -391,7 +438,9 @@ def _make_schedule(schedule, opt, total_steps: int, lr: float):
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(total_steps, 1))
     if callable(schedule):
         return schedule(opt, total_steps)
-    raise ValueError(f"schedule={schedule!r} is not known; use None, 'onecycle', 'cosine' or a function.")
+    raise ValueError(
+        f"schedule={schedule!r} is not known; use None, 'onecycle', 'cosine' or a function."
+    )
 
 
 def _autocast(dev: torch.device, amp: bool):
@@ -404,7 +453,9 @@ def _progress_bar(done: int, epochs: int, progress: bool):
     """A notebook-aware progress bar over epochs."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=epochs, initial=done, desc="epochs", unit="epoch", disable=not progress, leave=False)
+    return tqdm(
+        total=epochs, initial=done, desc="epochs", unit="epoch", disable=not progress, leave=False
+    )
 
 
 def _postfix(history: History) -> dict:
@@ -428,11 +479,20 @@ def _checkpoint_paths(checkpoint) -> dict[str, Path] | None:
 
 def _settings(n, epochs, batch_size, optimizer, lr, weight_decay, schedule, seed) -> dict:
     """What a resumed run must share with the run that wrote the checkpoint."""
+
     def name(obj):
         return obj if isinstance(obj, str) or obj is None else type(obj).__name__
 
-    return {"n_train": n, "epochs": epochs, "batch_size": batch_size, "optimizer": name(optimizer),
-            "lr": lr, "weight_decay": weight_decay, "schedule": name(schedule), "seed": seed}
+    return {
+        "n_train": n,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "optimizer": name(optimizer),
+        "lr": lr,
+        "weight_decay": weight_decay,
+        "schedule": name(schedule),
+        "seed": seed,
+    }
 
 
 def save_atomic(obj, path: str | os.PathLike) -> None:
@@ -462,31 +522,39 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         ) from err
 
 
-def _save_checkpoint(paths, settings, model, opt, sched, scaler, shuffler, state, *, save_best: bool) -> None:
+def _save_checkpoint(
+    paths, settings, model, opt, sched, scaler, shuffler, state, *, save_best: bool
+) -> None:
     """Write the best weights (when they changed) and then the full ``.last`` state."""
     if save_best:
         save_atomic(state["best_state"], paths["best"])
-    save_atomic({
-        "format": CHECKPOINT_FORMAT,
-        "settings": settings,
-        "model": model.state_dict(),
-        "optimizer": opt.state_dict(),
-        "scheduler": sched.state_dict() if sched is not None else None,
-        "scaler": scaler.state_dict(),
-        "history": state["history"].as_dict(),
-        "best_state": state["best_state"],
-        "since_best": state["since_best"],
-        "finished": state["finished"],
-        "rng": _rng_states(shuffler),
-    }, paths["last"])
+    save_atomic(
+        {
+            "format": CHECKPOINT_FORMAT,
+            "settings": settings,
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict() if sched is not None else None,
+            "scaler": scaler.state_dict(),
+            "history": state["history"].as_dict(),
+            "best_state": state["best_state"],
+            "since_best": state["since_best"],
+            "finished": state["finished"],
+            "rng": _rng_states(shuffler),
+        },
+        paths["last"],
+    )
 
 
 def _restore(paths, settings, model, opt, sched, scaler, shuffler, state) -> None:
     """Load the ``.last`` checkpoint into the model, optimizer, scheduler, RNGs and ``state``."""
     saved = load_checkpoint(paths["last"])
     if saved.get("format") != CHECKPOINT_FORMAT or saved.get("settings") != settings:
-        different = {k: (saved.get("settings", {}).get(k), v) for k, v in settings.items()
-                     if saved.get("settings", {}).get(k) != v}
+        different = {
+            k: (saved.get("settings", {}).get(k), v)
+            for k, v in settings.items()
+            if saved.get("settings", {}).get(k) != v
+        }
         raise CheckpointError(
             f"The checkpoint {paths['last']} belongs to a run with other settings "
             f"(saved vs now: {different}). Delete it, use another checkpoint path, or pass resume=False "
@@ -498,8 +566,12 @@ def _restore(paths, settings, model, opt, sched, scaler, shuffler, state) -> Non
         sched.load_state_dict(saved["scheduler"])
     scaler.load_state_dict(saved["scaler"])
     _set_rng_states(saved["rng"], shuffler)
-    state.update(history=History(**saved["history"]), best_state=saved["best_state"],
-                 since_best=saved["since_best"], finished=saved["finished"])
+    state.update(
+        history=History(**saved["history"]),
+        best_state=saved["best_state"],
+        since_best=saved["since_best"],
+        finished=saved["finished"],
+    )
 
 
 def _rng_states(shuffler: torch.Generator) -> dict:
@@ -534,7 +606,12 @@ def _as_tuples(value):
 
 
 def predict(
-    model: nn.Module, x, *, batch_size: int = 512, device: str | torch.device | None = None, softmax: bool = True
+    model: nn.Module,
+    x,
+    *,
+    batch_size: int = 512,
+    device: str | torch.device | None = None,
+    softmax: bool = True,
 ) -> torch.Tensor:
     """Class probabilities ``(N, K)`` on the CPU for images ``x`` ``(N, C, H, W)``.
 
@@ -549,7 +626,9 @@ def predict(
     was_training = model.training
     model.to(dev).eval()
     with torch.inference_mode():
-        out = torch.cat([model(xb.to(dev)).float().cpu() for xb in torch.as_tensor(x).split(batch_size)])
+        out = torch.cat(
+            [model(xb.to(dev)).float().cpu() for xb in torch.as_tensor(x).split(batch_size)]
+        )
     model.train(was_training)
     return torch.softmax(out, dim=1) if softmax else out
 
@@ -575,21 +654,42 @@ def predict(
 #   validation and scoring the other half (200 splits x 5 seeds), 0.5 kept 0.90 accuracy, Youden 0.86.
 #   (This check was made after a first 5-seed run with Youden.)
 RECIPES: dict[str, dict] = {
-    "pneumoniamnist": dict(model="resnet_small", width=16, epochs=10, lr=3e-3, augment="chest_xray_strong",
-                           members=4),
-    "breastmnist": dict(model="resnet_small", width=16, epochs=60, lr=3e-3, augment="none", members=3,
-                        threshold=0.5),
+    "pneumoniamnist": dict(
+        model="resnet_small", width=16, epochs=10, lr=3e-3, augment="chest_xray_strong", members=4
+    ),
+    "breastmnist": dict(
+        model="resnet_small", width=16, epochs=60, lr=3e-3, augment="none", members=3, threshold=0.5
+    ),
     "liver-lesions": dict(model="small_cnn", width=16, epochs=20, lr=3e-3, augment="ct"),
     "fibrosis": dict(model="small_cnn", width=16, epochs=20, lr=3e-3, augment="ct"),
 }
 DEFAULT_RECIPE = dict(model="resnet_small", width=16, epochs=10, lr=3e-3, augment="none")
-AUGMENTATIONS = ("none", "light", "chest_xray", "ct", "mr", "ultrasound", "phantom",
-                 "chest_xray_strong", "mr_strong", "ultrasound_strong")
+AUGMENTATIONS = (
+    "none",
+    "light",
+    "chest_xray",
+    "ct",
+    "mr",
+    "ultrasound",
+    "phantom",
+    "chest_xray_strong",
+    "mr_strong",
+    "ultrasound_strong",
+)
 # phantom tasks: generator and its options (lesions cropped around the lesion, as a reader would)
-PHANTOMS = {"liver-lesions": ("liver_lesions", {"roi_mm": 100.0}), "fibrosis": ("fibrosis_livers", {})}
-MEMBER_SEED_STEP = 1000  # member m of an ensemble trains with seed + 1000 m (member 0: the seed given)
+PHANTOMS = {
+    "liver-lesions": ("liver_lesions", {"roi_mm": 100.0}),
+    "fibrosis": ("fibrosis_livers", {}),
+}
+MEMBER_SEED_STEP = (
+    1000  # member m of an ensemble trains with seed + 1000 m (member 0: the seed given)
+)
 SMOKE_CASES = {"train": 256, "val": 128, "test": 128}  # a quick look in smoke mode (tests, CI)
-PHANTOM_PATIENTS = {"smoke": 120, "cpu": 600, "gpu": 3000}  # training patients; val and test get a quarter each
+PHANTOM_PATIENTS = {
+    "smoke": 120,
+    "cpu": 600,
+    "gpu": 3000,
+}  # training patients; val and test get a quarter each
 
 
 def load_splits(name: str, *, size: int = 28, root=None, mode: str = "cpu") -> dict[str, tuple]:
@@ -603,9 +703,14 @@ def load_splits(name: str, *, size: int = 28, root=None, mode: str = "cpu") -> d
 
     if name in PHANTOMS:
         return _phantom_splits(name, size=size, mode=mode)
-    splits = {split: data.medmnist(name, split, size=size, root=root) for split in ("train", "val", "test")}
+    splits = {
+        split: data.medmnist(name, split, size=size, root=root)
+        for split in ("train", "val", "test")
+    }
     if mode == "smoke":
-        splits = {s: data.subset(*xy, min(SMOKE_CASES[s], len(xy[1])), seed=0) for s, xy in splits.items()}
+        splits = {
+            s: data.subset(*xy, min(SMOKE_CASES[s], len(xy[1])), seed=0) for s, xy in splits.items()
+        }
     return splits
 
 
@@ -617,7 +722,9 @@ def _phantom_splits(name: str, *, size: int, mode: str) -> dict[str, tuple]:
     n = PHANTOM_PATIENTS[mode]
     splits = {}
     for split_seed, (split, share) in enumerate([("train", 1.0), ("val", 0.25), ("test", 0.25)]):
-        cases = getattr(phantoms, generator)(max(int(n * share), 10), size=size, seed=1000 + split_seed, **options)
+        cases = getattr(phantoms, generator)(
+            max(int(n * share), 10), size=size, seed=1000 + split_seed, **options
+        )
         x = dicom.window(torch.from_numpy(cases.images), preset="liver")  # (N, C, H, W) in [0, 1]
         splits[split] = (x, torch.from_numpy(cases.label).long())
     return splits
@@ -628,33 +735,55 @@ def _arguments(argv) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m radlab.train",
         description="Train on the train split, choose the epoch and the decision threshold on the "
-                    "validation split, then score the test split once.",
+        "validation split, then score the test split once.",
     )
-    p.add_argument("--data", default="pneumoniamnist",
-                   help="a MedMNIST 2D name (pneumoniamnist, breastmnist, ...) or a phantom task: "
-                        + ", ".join(PHANTOMS))
-    p.add_argument("--model", choices=["small_cnn", "resnet_small", "resnet18"], help="default: per data set")
-    p.add_argument("--width", type=int, help="channels of the first layer (small_cnn, resnet_small)")
-    p.add_argument("--members", type=_positive, help="train this many models from different random starts and "
-                                                     "average their probabilities (default: per data set; 1 in "
-                                                     "smoke mode)")
+    p.add_argument(
+        "--data",
+        default="pneumoniamnist",
+        help="a MedMNIST 2D name (pneumoniamnist, breastmnist, ...) or a phantom task: "
+        + ", ".join(PHANTOMS),
+    )
+    p.add_argument(
+        "--model", choices=["small_cnn", "resnet_small", "resnet18"], help="default: per data set"
+    )
+    p.add_argument(
+        "--width", type=int, help="channels of the first layer (small_cnn, resnet_small)"
+    )
+    p.add_argument(
+        "--members",
+        type=_positive,
+        help="train this many models from different random starts and "
+        "average their probabilities (default: per data set; 1 in "
+        "smoke mode)",
+    )
     p.add_argument("--epochs", type=int, help="default: per data set (1 in smoke mode)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, help="peak learning rate of the one-cycle schedule")
-    p.add_argument("--size", type=int, help="image size in pixels (MedMNIST: 28 (default), 64, 128, 224; "
-                                            "phantoms: 64 by default)")
+    p.add_argument(
+        "--size",
+        type=int,
+        help="image size in pixels (MedMNIST: 28 (default), 64, 128, 224; phantoms: 64 by default)",
+    )
     p.add_argument("--mode", choices=config.MODES, help="run mode (default: radlab.config.mode())")
-    p.add_argument("--root", help="data root holding medmnist/ (default: radlab.config.data_root())")
+    p.add_argument(
+        "--root", help="data root holding medmnist/ (default: radlab.config.data_root())"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: radlab.config.device())")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
-    p.add_argument("--threshold", type=_threshold_rule,
-                   help="two classes: 'youden' (chosen on validation) or a fixed probability such as 0.5 "
-                        "(default: per data set, else youden)")
-    p.add_argument("--augment", choices=AUGMENTATIONS,
-                   help="none; light (small tilt and shift of half the images); or the clinically safe "
-                        "radlab.transforms.default_augmentation of an image kind, KIND_strong for its wider "
-                        "version with zoom (default: per data set)")
+    p.add_argument(
+        "--threshold",
+        type=_threshold_rule,
+        help="two classes: 'youden' (chosen on validation) or a fixed probability such as 0.5 "
+        "(default: per data set, else youden)",
+    )
+    p.add_argument(
+        "--augment",
+        choices=AUGMENTATIONS,
+        help="none; light (small tilt and shift of half the images); or the clinically safe "
+        "radlab.transforms.default_augmentation of an image kind, KIND_strong for its wider "
+        "version with zoom (default: per data set)",
+    )
     p.add_argument("--checkpoint", help="save (and resume from) this checkpoint path")
     p.add_argument("--json", help="write the report to this JSON file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -670,7 +799,9 @@ def _build(args, recipe: dict, in_channels: int, num_classes: int, seed: int) ->
     if name == "resnet18":
         return models.resnet18(in_channels=in_channels, num_classes=num_classes)
     builder = getattr(models, name)
-    return builder(in_channels=in_channels, num_classes=num_classes, width=args.width or recipe["width"])
+    return builder(
+        in_channels=in_channels, num_classes=num_classes, width=args.width or recipe["width"]
+    )
 
 
 def augmentation(name: str):
@@ -704,9 +835,13 @@ def _threshold_rule(text: str) -> str | float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: use 'youden' or a probability such as 0.5") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: use 'youden' or a probability such as 0.5"
+        ) from None
     if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{text}: a fixed threshold is a probability between 0 and 1")
+        raise argparse.ArgumentTypeError(
+            f"{text}: a fixed threshold is a probability between 0 and 1"
+        )
     return value
 
 
@@ -727,41 +862,70 @@ def _evaluate_split(model, x, y, threshold, batch_size) -> dict:
 def run_study(args: argparse.Namespace) -> dict:
     """Train, select on validation, test once; return the report as plain data."""
     from . import models
+
     mode = args.mode or config.mode()
     recipe = RECIPES.get(args.data, DEFAULT_RECIPE)
     size = args.size or (64 if args.data in PHANTOMS else 28)
     splits = load_splits(args.data, size=size, root=args.root, mode=mode)
     (x, y), (xv, yv), (xt, yt) = splits["train"], splits["val"], splits["test"]
     if y.dtype.is_floating_point:
-        raise ValueError(f"{args.data} has several findings per image (multi-label); this command trains "
-                         "one-label classifiers. Use fit with a BCE loss for it.")
+        raise ValueError(
+            f"{args.data} has several findings per image (multi-label); this command trains "
+            "one-label classifiers. Use fit with a BCE loss for it."
+        )
     num_classes = int(max(y.max(), yv.max(), yt.max())) + 1
     augment = augmentation(args.augment or recipe["augment"])
     epochs = args.epochs or (1 if mode == "smoke" else recipe["epochs"])
     n_members = args.members or (1 if mode == "smoke" else recipe.get("members", 1))
     seeds = [args.seed + MEMBER_SEED_STEP * m for m in range(n_members)]
     nets, histories = [], []
-    for member, seed in enumerate(seeds):  # each member: its own starting weights, shuffling and augmentation
+    for member, seed in enumerate(
+        seeds
+    ):  # each member: its own starting weights, shuffling and augmentation
         net = _build(args, recipe, x.shape[1], num_classes, seed)
-        histories.append(fit(net, (x, y), (xv, yv), epochs=epochs, batch_size=args.batch_size,
-                             lr=args.lr or recipe["lr"], weight_decay=1e-4, schedule="onecycle", augment=augment,
-                             metric="auc", checkpoint=_member_checkpoint(args.checkpoint, member, n_members),
-                             device=args.device, seed=seed, progress=not args.quiet))
+        histories.append(
+            fit(
+                net,
+                (x, y),
+                (xv, yv),
+                epochs=epochs,
+                batch_size=args.batch_size,
+                lr=args.lr or recipe["lr"],
+                weight_decay=1e-4,
+                schedule="onecycle",
+                augment=augment,
+                metric="auc",
+                checkpoint=_member_checkpoint(args.checkpoint, member, n_members),
+                device=args.device,
+                seed=seed,
+                progress=not args.quiet,
+            )
+        )
         nets.append(net)
     model = nets[0] if n_members == 1 else models.Ensemble(nets)
     rule = args.threshold or recipe.get("threshold", "youden")
     threshold = _threshold(rule, model, xv, yv) if num_classes == 2 else None
-    one = lambda values: values[0] if n_members == 1 else values  # a number for one model, a list for several
+    one = lambda values: (
+        values[0] if n_members == 1 else values
+    )  # a number for one model, a list for several
     return {
-        "data": args.data, "model": args.model or recipe["model"], "members": n_members, "seed": args.seed,
-        "member_seeds": seeds, "mode": mode,
-        "size": size, "device": histories[0].device, "threads": torch.get_num_threads(),
+        "data": args.data,
+        "model": args.model or recipe["model"],
+        "members": n_members,
+        "seed": args.seed,
+        "member_seeds": seeds,
+        "mode": mode,
+        "size": size,
+        "device": histories[0].device,
+        "threads": torch.get_num_threads(),
         "augmentation": repr(augment) if augment is not None else None,
         "cases": {s: len(xy[1]) for s, xy in splits.items()},
-        "epochs": epochs, "epochs_run": one([len(h.epoch) for h in histories]),
+        "epochs": epochs,
+        "epochs_run": one([len(h.epoch) for h in histories]),
         "best_epoch": one([h.best_epoch for h in histories]),
         "threshold": threshold,
-        "threshold_rule": ("youden on validation" if rule == "youden" else "fixed") if threshold is not None
+        "threshold_rule": ("youden on validation" if rule == "youden" else "fixed")
+        if threshold is not None
         else "most probable class",
         "train_seconds": sum(h.total_seconds for h in histories),
         "images_per_sec": float(np.mean([v for h in histories for v in h.images_per_sec])),
@@ -782,11 +946,15 @@ def _member_checkpoint(checkpoint, member: int, n_members: int) -> Path | None:
 def _print_report(report: dict) -> None:
     """The few lines a reader wants after a run."""
     threshold = "none" if report["threshold"] is None else f"{report['threshold']:.4f}"
-    print(f"{report['data']} / {report['model']} / seed {report['seed']} / mode {report['mode']} "
-          f"on {report['device']} ({report['threads']} CPU threads)")
+    print(
+        f"{report['data']} / {report['model']} / seed {report['seed']} / mode {report['mode']} "
+        f"on {report['device']} ({report['threads']} CPU threads)"
+    )
     if report["members"] > 1:
-        print(f"  ensemble of {report['members']} models (seeds {report['member_seeds']}), best epochs "
-              f"{report['best_epoch']} of {report['epochs']}")
+        print(
+            f"  ensemble of {report['members']} models (seeds {report['member_seeds']}), best epochs "
+            f"{report['best_epoch']} of {report['epochs']}"
+        )
     else:
         print(f"  best epoch {report['best_epoch']} of {report['epochs_run']}")
     print(f"  decision threshold {threshold} ({report['threshold_rule']})")
@@ -807,10 +975,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = run_study(args)
     except KeyboardInterrupt:
-        again = "the same command" if args.checkpoint else "it with --checkpoint PATH so that it can resume"
-        print(f"\nInterrupted. Run {again}: training continues from the last finished epoch.", file=sys.stderr)
+        again = (
+            "the same command"
+            if args.checkpoint
+            else "it with --checkpoint PATH so that it can resume"
+        )
+        print(
+            f"\nInterrupted. Run {again}: training continues from the last finished epoch.",
+            file=sys.stderr,
+        )
         return 130
-    report["command"] = "python -m radlab.train " + shlex.join(sys.argv[1:] if argv is None else argv)
+    report["command"] = "python -m radlab.train " + shlex.join(
+        sys.argv[1:] if argv is None else argv
+    )
     _print_report(report)
     if args.json:
         path = Path(args.json)

@@ -89,6 +89,7 @@ _RANGE_TOLERANCE = 1e-3  # float rounding from windowing is fine; Hounsfield uni
 
 # ---------------------------------------------------------------- checks and shapes
 
+
 def _check_image(x: Tensor) -> None:
     """Refuse what is not a float image windowed to [0, 1], with what to do instead."""
     if not x.is_floating_point():
@@ -143,7 +144,9 @@ def _uniform(n: int, low: float, high: float, generator, device) -> Tensor:
 
 def _randint(n: int, high: int, generator, device) -> Tensor:
     """n whole numbers in [0, high), on `device`."""
-    return torch.randint(high, (n,), generator=generator, device=_draw_device(generator, device)).to(device)
+    return torch.randint(
+        high, (n,), generator=generator, device=_draw_device(generator, device)
+    ).to(device)
 
 
 def _where(chosen: Tensor | None, new: Tensor | None, old: Tensor | None) -> Tensor | None:
@@ -164,7 +167,9 @@ def _pair(value, name: str) -> tuple[float, float]:
 def _max_pixels(spec: float | int, size: int) -> float:
     """Largest shift in pixels: a float is a fraction of the image size, an int is pixels."""
     if isinstance(spec, bool) or spec < 0:
-        raise ValueError(f"A shift limit must be a fraction (0-1) or a whole number of pixels, got {spec!r}.")
+        raise ValueError(
+            f"A shift limit must be a fraction (0-1) or a whole number of pixels, got {spec!r}."
+        )
     if isinstance(spec, float):
         if spec > 1:
             raise ValueError(
@@ -176,9 +181,14 @@ def _max_pixels(spec: float | int, size: int) -> float:
 
 # ---------------------------------------------------------------- deterministic functions
 
+
 def _interp(x: Tensor, nearest: bool) -> InterpolationMode:
     """Nearest for masks (labels keep their values), bilinear for images."""
-    return InterpolationMode.NEAREST if nearest or not x.is_floating_point() else InterpolationMode.BILINEAR
+    return (
+        InterpolationMode.NEAREST
+        if nearest or not x.is_floating_point()
+        else InterpolationMode.BILINEAR
+    )
 
 
 def _tv_spatial(fn, x: Tensor, nearest: bool, **kwargs) -> Tensor:
@@ -244,7 +254,9 @@ def add_noise(x: Tensor, sd: float | Tensor, generator: torch.Generator | None =
 
 def _noisy(x: Tensor, sd: float | Tensor, generator) -> Tensor:
     """x + sd * standard normal noise, clamped to [0, 1]; the noise drawn on the generator's device."""
-    noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=_draw_device(generator, x.device))
+    noise = torch.randn(
+        x.shape, generator=generator, dtype=x.dtype, device=_draw_device(generator, x.device)
+    )
     return (x + sd * noise.to(x.device)).clamp_(0, 1)
 
 
@@ -289,6 +301,7 @@ def make_generator(seed: int | None = None, device: torch.device | str = "cpu") 
 
 # ---------------------------------------------------------------- random transforms
 
+
 def _augment(steps: list[RandomTransform], images: Tensor, mask: Tensor | None, generator):
     """Check and batch the input once, run each step, give back the shapes that came in."""
     x, single = _to_batch(images)
@@ -313,9 +326,17 @@ class RandomTransform:
 
     def _check_p(self) -> None:
         if not 0 <= self.p <= 1:
-            raise ValueError(f"{type(self).__name__}: p is a probability between 0 and 1, got {self.p}.")
+            raise ValueError(
+                f"{type(self).__name__}: p is a probability between 0 and 1, got {self.p}."
+            )
 
-    def __call__(self, images: Tensor, mask: Tensor | None = None, *, generator: torch.Generator | None = None):
+    def __call__(
+        self,
+        images: Tensor,
+        mask: Tensor | None = None,
+        *,
+        generator: torch.Generator | None = None,
+    ):
         return _augment([self], images, mask, generator)
 
     def _batch(self, x: Tensor, m: Tensor | None, generator) -> tuple[Tensor, Tensor | None]:
@@ -325,7 +346,9 @@ class RandomTransform:
         chosen = None if self.p >= 1 else _uniform(x.shape[0], 0, 1, generator, x.device) < self.p
         return self._apply(x, m, chosen, generator)
 
-    def _apply(self, x: Tensor, m: Tensor | None, chosen: Tensor | None, generator) -> tuple[Tensor, Tensor | None]:
+    def _apply(
+        self, x: Tensor, m: Tensor | None, chosen: Tensor | None, generator
+    ) -> tuple[Tensor, Tensor | None]:
         raise NotImplementedError(f"{type(self).__name__} does not say how it transforms a batch.")
 
 
@@ -373,19 +396,33 @@ class RandomCrop(SpatialTransform):
         self.size = (self.size, self.size) if isinstance(self.size, int) else tuple(self.size)
 
     def _batch(self, x, m, generator):
-        if self.p <= 0:  # no image is chosen, yet every image still gets the centre crop (one output size)
-            return self._apply(x, m, torch.zeros(x.shape[0], dtype=torch.bool, device=x.device), generator)
+        if (
+            self.p <= 0
+        ):  # no image is chosen, yet every image still gets the centre crop (one output size)
+            return self._apply(
+                x, m, torch.zeros(x.shape[0], dtype=torch.bool, device=x.device), generator
+            )
         return super()._batch(x, m, generator)
 
     def _apply(self, x, m, chosen, generator):
         n, _, h, w = x.shape
         ch, cw = self.size
         if ch > h or cw > w:
-            raise ValueError(f"RandomCrop{self.size} is larger than the images ({h} x {w}): choose a smaller size.")
-        top, left = _randint(n, h - ch + 1, generator, x.device), _randint(n, w - cw + 1, generator, x.device)
+            raise ValueError(
+                f"RandomCrop{self.size} is larger than the images ({h} x {w}): choose a smaller size."
+            )
+        top, left = (
+            _randint(n, h - ch + 1, generator, x.device),
+            _randint(n, w - cw + 1, generator, x.device),
+        )
         if chosen is not None:  # the others: centre crop
-            top, left = torch.where(chosen, top, (h - ch) // 2), torch.where(chosen, left, (w - cw) // 2)
-        return _crop_each(x, top, left, ch, cw), None if m is None else _crop_each(m, top, left, ch, cw)
+            top, left = (
+                torch.where(chosen, top, (h - ch) // 2),
+                torch.where(chosen, left, (w - cw) // 2),
+            )
+        return _crop_each(x, top, left, ch, cw), None if m is None else _crop_each(
+            m, top, left, ch, cw
+        )
 
 
 def _crop_each(x: Tensor, top: Tensor, left: Tensor, height: int, width: int) -> Tensor:
@@ -441,8 +478,14 @@ def _affine_theta(
 
 
 def _affine_move(
-    x: Tensor, m: Tensor | None, degrees: float, max_dx: float, max_dy: float, generator,
-    scale: tuple[float, float] | None = None, padding: str = "zeros",
+    x: Tensor,
+    m: Tensor | None,
+    degrees: float,
+    max_dx: float,
+    max_dy: float,
+    generator,
+    scale: tuple[float, float] | None = None,
+    padding: str = "zeros",
 ):
     """Zoom, rotate and shift every image by its own random amount: one grid for images and masks.
 
@@ -456,11 +499,15 @@ def _affine_move(
     zoom = None if scale is None else _uniform(n, scale[0], scale[1], generator, x.device)
     theta = _affine_theta(angle, dx, dy, h, w, zoom).to(x.dtype)
     grid = nnf.affine_grid(theta, [n, 1, h, w], align_corners=False)  # (N, H, W, 2)
-    out = nnf.grid_sample(x, grid, mode="bilinear", padding_mode=padding, align_corners=False).clamp_(0, 1)
+    out = nnf.grid_sample(
+        x, grid, mode="bilinear", padding_mode=padding, align_corners=False
+    ).clamp_(0, 1)
     if m is None:
         return out, None
     # nearest neighbour: every mask pixel takes one label from the input, never a blend
-    moved = nnf.grid_sample(m.to(grid.dtype), grid, mode="nearest", padding_mode=padding, align_corners=False)
+    moved = nnf.grid_sample(
+        m.to(grid.dtype), grid, mode="nearest", padding_mode=padding, align_corners=False
+    )
     return out, (moved.round_() if not m.is_floating_point() else moved).to(m.dtype)
 
 
@@ -507,7 +554,9 @@ class RandomShift(SpatialTransform):
 
     def _move(self, x, m, generator):
         h, w = x.shape[-2:]
-        return _affine_move(x, m, 0.0, _max_pixels(self.max_shift, w), _max_pixels(self.max_shift, h), generator)
+        return _affine_move(
+            x, m, 0.0, _max_pixels(self.max_shift, w), _max_pixels(self.max_shift, h), generator
+        )
 
 
 @dataclass(repr=True)
@@ -540,7 +589,9 @@ class RandomAffine(SpatialTransform):
         if self.scale is not None:
             low, high = _pair(self.scale, "zoom")
             if low <= 0:
-                raise ValueError(f"RandomAffine: a zoom is a positive magnification such as (0.9, 1.1), got {self.scale}.")
+                raise ValueError(
+                    f"RandomAffine: a zoom is a positive magnification such as (0.9, 1.1), got {self.scale}."
+                )
             self.scale = (low, high)
         if self.padding not in ("zeros", "border"):
             raise ValueError(f"RandomAffine: padding is 'zeros' or 'border', got {self.padding!r}.")
@@ -550,9 +601,12 @@ class RandomAffine(SpatialTransform):
         max_dx, max_dy = _max_pixels(self.translate, w), _max_pixels(self.translate, h)
         return _affine_move(x, m, self.degrees, max_dx, max_dy, generator, self.scale, self.padding)
 
-    def __repr__(self) -> str:  # zoom and padding only when used, so plain pipelines print as before
+    def __repr__(
+        self,
+    ) -> str:  # zoom and padding only when used, so plain pipelines print as before
         extra = ("" if self.scale is None else f", scale={self.scale}") + (
-            "" if self.padding == "zeros" else f", padding={self.padding!r}")
+            "" if self.padding == "zeros" else f", padding={self.padding!r}"
+        )
         return f"RandomAffine(degrees={self.degrees!r}, translate={self.translate!r}, p={self.p!r}{extra})"
 
 
@@ -572,8 +626,13 @@ class RandomNoise(IntensityTransform):
 
     def __post_init__(self):
         self._check_p()
-        if min(_pair(self.sd, "noise sd") if not isinstance(self.sd, (int, float)) else (self.sd,)) < 0:
-            raise ValueError(f"RandomNoise: a standard deviation cannot be negative, got {self.sd}.")
+        if (
+            min(_pair(self.sd, "noise sd") if not isinstance(self.sd, (int, float)) else (self.sd,))
+            < 0
+        ):
+            raise ValueError(
+                f"RandomNoise: a standard deviation cannot be negative, got {self.sd}."
+            )
 
     def _change(self, x, generator):
         sd = _per_image(x.shape[0], self.sd, "noise sd", generator, x.device).to(x.dtype)
@@ -593,7 +652,12 @@ class RandomContrast(IntensityTransform):
         _pair(self.factors, "contrast factor")
 
     def _change(self, x, generator):
-        return _contrast(x, _per_image(x.shape[0], self.factors, "contrast factor", generator, x.device).to(x.dtype))
+        return _contrast(
+            x,
+            _per_image(x.shape[0], self.factors, "contrast factor", generator, x.device).to(
+                x.dtype
+            ),
+        )
 
 
 @dataclass(repr=True)
@@ -626,9 +690,17 @@ class Compose:
         self.transforms = list(transforms)
         for t in self.transforms:
             if not isinstance(t, RandomTransform):
-                raise TypeError(f"Compose takes radlab transforms (RandomFlip, RandomAffine, ...), got {t!r}.")
+                raise TypeError(
+                    f"Compose takes radlab transforms (RandomFlip, RandomAffine, ...), got {t!r}."
+                )
 
-    def __call__(self, images: Tensor, mask: Tensor | None = None, *, generator: torch.Generator | None = None):
+    def __call__(
+        self,
+        images: Tensor,
+        mask: Tensor | None = None,
+        *,
+        generator: torch.Generator | None = None,
+    ):
         return _augment(self.transforms, images, mask, generator)
 
     def __iter__(self):
@@ -658,33 +730,36 @@ UNSAFE: dict[str, dict[str, str]] = {
     "chest_xray": {
         "horizontal flip": _SITUS + "; the network learns anatomy no normal film shows.",
         "vertical flip": "chest films are taken upright: upside down the diaphragm sits above the lungs, "
-                         "and air-fluid levels and effusions would settle upwards.",
+        "and air-fluid levels and effusions would settle upwards.",
         "large rotation": f"beyond about {MAX_DEGREES['chest_xray']} degrees the film shows a tilt that positioning "
-                          "never produces, so the network trains on images it will never see.",
+        "never produces, so the network trains on images it will never see.",
     },
     "ct": {
         "horizontal flip": "axial CT is shown in radiological convention (patient's left on the image right); "
-                           + _SITUS + ".",
+        + _SITUS
+        + ".",
         "vertical flip": "upside down the spine lies anterior and the patient supine becomes prone: "
-                         "dependent changes (fluid levels, atelectasis) would point the wrong way.",
+        "dependent changes (fluid levels, atelectasis) would point the wrong way.",
         "large rotation": f"the patient lies on the table: tilts beyond about {MAX_DEGREES['ct']} degrees "
-                          "do not occur.",
+        "do not occur.",
         "contrast": "Hounsfield units are an absolute scale: a stretched window changes what the densities mean "
-                    "(fat, fluid and soft tissue are told apart by their HU).",
+        "(fat, fluid and soft tissue are told apart by their HU).",
         "brightness": "Hounsfield units are an absolute scale: an offset turns fluid (about 0 HU) into soft tissue "
-                      "(about 40 HU), e.g. a simple cyst into a solid lesion.",
+        "(about 40 HU), e.g. a simple cyst into a solid lesion.",
     },
     "mr": {
-        "horizontal flip": "laterality: " + _SITUS + " (allowed only where the label never depends on side).",
+        "horizontal flip": "laterality: "
+        + _SITUS
+        + " (allowed only where the label never depends on side).",
         "vertical flip": "upside down no MR slice is ever displayed; the anatomy becomes impossible.",
         "large rotation": f"head and body are positioned in a coil: tilts beyond about {MAX_DEGREES['mr']} degrees "
-                          "do not occur.",
+        "do not occur.",
     },
     "ultrasound": {
         "vertical flip": "the transducer (skin, near field) is at the top: flipped, the posterior acoustic "
-                         "shadowing or enhancement behind a mass (a sign of malignancy or of a cyst) points upwards.",
+        "shadowing or enhancement behind a mass (a sign of malignancy or of a cyst) points upwards.",
         "large rotation": f"the beam always enters from the top: tilts beyond about {MAX_DEGREES['ultrasound']} "
-                          "degrees make shadows run sideways.",
+        "degrees make shadows run sideways.",
     },
     "phantom": {},  # synthetic shapes: no anatomy, no side, no absolute scale: every transform keeps the label
 }
@@ -719,11 +794,15 @@ def default_augmentation(kind: str, *, strong: bool = False) -> Compose:
     if kind not in KINDS:
         raise ValueError(f"No default augmentation for {kind!r}: choose one of {', '.join(KINDS)}.")
     if strong and kind not in STRONG_KINDS:
-        raise ValueError(f"No strong augmentation for {kind!r}: a zoom would change sizes that are measured "
-                         f"in mm (CT) or a phantom's ground truth. Strong pipelines: {', '.join(STRONG_KINDS)}.")
+        raise ValueError(
+            f"No strong augmentation for {kind!r}: a zoom would change sizes that are measured "
+            f"in mm (CT) or a phantom's ground truth. Strong pipelines: {', '.join(STRONG_KINDS)}."
+        )
     noise = RandomNoise(sd=(0.0, 0.03), p=0.5)
     if strong:
-        moves = RandomAffine(degrees=MAX_DEGREES[kind], translate=0.06, scale=(0.85, 1.15), padding="border")
+        moves = RandomAffine(
+            degrees=MAX_DEGREES[kind], translate=0.06, scale=(0.85, 1.15), padding="border"
+        )
         contrast, brightness = RandomContrast((0.7, 1.3), p=0.8), RandomBrightness(0.15, p=0.8)
     else:
         moves = RandomAffine(degrees=MAX_DEGREES[kind] if kind != "phantom" else 30, translate=0.05)
@@ -731,11 +810,18 @@ def default_augmentation(kind: str, *, strong: bool = False) -> Compose:
     steps = {
         "chest_xray": [moves, contrast, brightness, noise],
         "ct": [moves, noise],
-        "mr": [moves, contrast, brightness, noise] if strong
+        "mr": [moves, contrast, brightness, noise]
+        if strong
         else [moves, RandomContrast((0.7, 1.3), p=0.5), RandomBrightness(0.15, p=0.5), noise],
         "ultrasound": [RandomFlip(p=0.5, horizontal=True), moves, contrast, brightness, noise],
-        "phantom": [RandomFlip(p=0.5, horizontal=True), RandomFlip(p=0.5, horizontal=False),
-                    moves, contrast, brightness, noise],
+        "phantom": [
+            RandomFlip(p=0.5, horizontal=True),
+            RandomFlip(p=0.5, horizontal=False),
+            moves,
+            contrast,
+            brightness,
+            noise,
+        ],
     }[kind]
     return Compose(steps)
 

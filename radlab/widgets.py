@@ -78,9 +78,12 @@ def _readout(text: str = "") -> W.HTML:
 
 # ------------------------------------------------------------ window / level --
 
+
 def _window_text(level: int, width: int, stats: dict) -> str:
-    return (f"W {width} / L {level} \u2014 {stats['below']:.0%} of pixels below (black), "
-            f"{stats['above']:.0%} above (white)")
+    return (
+        f"W {width} / L {level} \u2014 {stats['below']:.0%} of pixels below (black), "
+        f"{stats['above']:.0%} above (white)"
+    )
 
 
 def window_viewer(hu, *, preset: str = "brain", title: str = "") -> W.VBox:
@@ -94,16 +97,26 @@ def window_viewer(hu, *, preset: str = "brain", title: str = "") -> W.VBox:
     from . import dicom
 
     if preset not in dicom.WINDOWS:
-        raise ValueError(f"There is no window preset called {preset!r}; choose one of {', '.join(dicom.WINDOWS)}.")
+        raise ValueError(
+            f"There is no window preset called {preset!r}; choose one of {', '.join(dicom.WINDOWS)}."
+        )
     array = _array(hu)
     start = dicom.WINDOWS[preset]
     levels = [int(w.level) for w in dicom.WINDOWS.values()]
     widths = [int(w.width) for w in dicom.WINDOWS.values()]
-    options = [(f"{name} (W {w.width:g} / L {w.level:g})", name) for name, w in dicom.WINDOWS.items()]
+    options = [
+        (f"{name} (W {w.width:g} / L {w.level:g})", name) for name, w in dicom.WINDOWS.items()
+    ]
     menu = W.Dropdown(options=options, value=preset, description="preset")
-    level = W.IntSlider(value=int(start.level), min=min(-1200, *levels), max=max(2000, *levels),
-                        description="level (HU)")
-    width = W.IntSlider(value=int(start.width), min=1, max=max(4000, *widths), description="width (HU)")
+    level = W.IntSlider(
+        value=int(start.level),
+        min=min(-1200, *levels),
+        max=max(2000, *levels),
+        description="level (HU)",
+    )
+    width = W.IntSlider(
+        value=int(start.width), min=1, max=max(4000, *widths), description="width (HU)"
+    )
     picture = _picture(b"")
     readout = _readout()
     busy = [False]  # set while a preset moves both sliders, so the picture is drawn once
@@ -112,10 +125,15 @@ def window_viewer(hu, *, preset: str = "brain", title: str = "") -> W.VBox:
         if busy[0]:
             return
         chosen = dicom.WINDOWS.get(menu.value)
-        if chosen is not None and (int(chosen.level), int(chosen.width)) != (level.value, width.value):
+        if chosen is not None and (int(chosen.level), int(chosen.width)) != (
+            level.value,
+            width.value,
+        ):
             menu.value = None  # the sliders left the preset: the menu no longer names it
         picture.value = plot.image_png(array, window=(level.value, width.value), size=PICTURE_SIZE)
-        readout.value = _window_text(level.value, width.value, plot.window_stats(array, level.value, width.value))
+        readout.value = _window_text(
+            level.value, width.value, plot.window_stats(array, level.value, width.value)
+        )
 
     def choose(change):
         if change["new"] is None:
@@ -133,16 +151,29 @@ def window_viewer(hu, *, preset: str = "brain", title: str = "") -> W.VBox:
     width.observe(draw, names="value")
     draw()
     header = [W.HTML(f"<b>{html.escape(title)}</b>")] if title else []
-    controls = {"preset": menu, "level": level, "width": width, "picture": picture, "readout": readout}
-    return _Panel([*header, menu, level, width, picture, readout],
-                  css_class="radlab-window-viewer", controls=controls, picture=picture)
+    controls = {
+        "preset": menu,
+        "level": level,
+        "width": width,
+        "picture": picture,
+        "readout": readout,
+    }
+    return _Panel(
+        [*header, menu, level, width, picture, readout],
+        css_class="radlab-window-viewer",
+        controls=controls,
+        picture=picture,
+    )
 
 
 # -------------------------------------------------------------- augmentation --
 
+
 def _augment_text(v: dict) -> str:
-    return (f"rotation {v['angle']}\u00b0, shift ({v['dx']}, {v['dy']}) px, noise SD {v['noise']:.2f}, "
-            f"contrast \u00d7{v['contrast']:.2f}, brightness {v['brightness']:+.2f}")
+    return (
+        f"rotation {v['angle']}\u00b0, shift ({v['dx']}, {v['dy']}) px, noise SD {v['noise']:.2f}, "
+        f"contrast \u00d7{v['contrast']:.2f}, brightness {v['brightness']:+.2f}"
+    )
 
 
 def augment_explorer(image, *, mask=None, seed: int = 0) -> W.VBox:
@@ -162,9 +193,13 @@ def augment_explorer(image, *, mask=None, seed: int = 0) -> W.VBox:
         "dy": W.IntSlider(value=0, min=-reach, max=reach, description="shift y (px)"),
         "noise": W.FloatSlider(value=0.0, min=0.0, max=0.3, step=0.01, description="noise SD"),
         "contrast": W.FloatSlider(value=1.0, min=0.5, max=1.5, step=0.05, description="contrast"),
-        "brightness": W.FloatSlider(value=0.0, min=-0.3, max=0.3, step=0.01, description="brightness"),
+        "brightness": W.FloatSlider(
+            value=0.0, min=-0.3, max=0.3, step=0.01, description="brightness"
+        ),
     }
-    button = W.Button(description="New random draw", icon="random", layout=W.Layout(width="max-content"))
+    button = W.Button(
+        description="New random draw", icon="random", layout=W.Layout(width="max-content")
+    )
     before = _picture(plot.image_png(array, mask=mask, size=PICTURE_SIZE))
     after = _picture(b"")
     readout = _readout()
@@ -175,19 +210,28 @@ def augment_explorer(image, *, mask=None, seed: int = 0) -> W.VBox:
         if state["busy"]:
             return
         v = {k: s.value for k, s in sliders.items()}
-        out, out_mask = plot.augmented(array, angle=v["angle"], shift=(v["dx"], v["dy"]), noise=v["noise"],
-                                       contrast=v["contrast"], brightness=v["brightness"], mask=mask,
-                                       seed=state["noise_seed"])
+        out, out_mask = plot.augmented(
+            array,
+            angle=v["angle"],
+            shift=(v["dx"], v["dy"]),
+            noise=v["noise"],
+            contrast=v["contrast"],
+            brightness=v["brightness"],
+            mask=mask,
+            seed=state["noise_seed"],
+        )
         after.value = plot.image_png(np.clip(out, 0, 1), mask=out_mask, size=PICTURE_SIZE)
         readout.value = _augment_text(v)
 
     def random_draw(_=None):
-        values = {"angle": int(rng.integers(-20, 21)),
-                  "dx": int(rng.integers(-reach // 2, reach // 2 + 1)),
-                  "dy": int(rng.integers(-reach // 2, reach // 2 + 1)),
-                  "noise": round(float(rng.uniform(0.0, 0.1)), 2),
-                  "contrast": round(round(float(rng.uniform(0.75, 1.25)) / 0.05) * 0.05, 2),
-                  "brightness": round(float(rng.uniform(-0.15, 0.15)), 2)}
+        values = {
+            "angle": int(rng.integers(-20, 21)),
+            "dx": int(rng.integers(-reach // 2, reach // 2 + 1)),
+            "dy": int(rng.integers(-reach // 2, reach // 2 + 1)),
+            "noise": round(float(rng.uniform(0.0, 0.1)), 2),
+            "contrast": round(round(float(rng.uniform(0.75, 1.25)) / 0.05) * 0.05, 2),
+            "brightness": round(float(rng.uniform(-0.15, 0.15)), 2),
+        }
         state["busy"] = True  # move every slider, then draw once
         try:
             for name, value in values.items():
@@ -202,22 +246,39 @@ def augment_explorer(image, *, mask=None, seed: int = 0) -> W.VBox:
     button.on_click(random_draw)
     draw()
     pictures = W.HBox([W.VBox([W.HTML("original"), before]), W.VBox([W.HTML("augmented"), after])])
-    controls = {**sliders, "random": button, "original": before, "picture": after, "readout": readout}
-    return _Panel([*sliders.values(), button, pictures, readout],
-                  css_class="radlab-augment-explorer", controls=controls, picture=after)
+    controls = {
+        **sliders,
+        "random": button,
+        "original": before,
+        "picture": after,
+        "readout": readout,
+    }
+    return _Panel(
+        [*sliders.values(), button, pictures, readout],
+        css_class="radlab-augment-explorer",
+        controls=controls,
+        picture=after,
+    )
 
 
 # --------------------------------------------------------------- convolution --
 
+
 def _kernel_html(values: np.ndarray) -> str:
-    rows = "".join("<tr>" + "".join(f"<td style='padding:0 6px;text-align:right'>{v:.3g}</td>" for v in row)
-                   + "</tr>" for row in values)
+    rows = "".join(
+        "<tr>"
+        + "".join(f"<td style='padding:0 6px;text-align:right'>{v:.3g}</td>" for v in row)
+        + "</tr>"
+        for row in values
+    )
     return f"<table style='font-family:monospace'>{rows}</table>"
 
 
 def _conv_text(shape: tuple[int, int], out: tuple[int, int], f: int, s: int, p: int) -> str:
-    return (f"input {shape[0]}x{shape[1]} -> output {out[0]}x{out[1]} "
-            f"(formula (n + 2p - f)//s + 1 = ({shape[0]} + 2*{p} - {f})//{s} + 1 = {out[0]})")
+    return (
+        f"input {shape[0]}x{shape[1]} -> output {out[0]}x{out[1]} "
+        f"(formula (n + 2p - f)//s + 1 = ({shape[0]} + 2*{p} - {f})//{s} + 1 = {out[0]})"
+    )
 
 
 def conv_playground(image, *, learned=None) -> W.VBox:
@@ -233,7 +294,9 @@ def conv_playground(image, *, learned=None) -> W.VBox:
     if learned is not None:
         values = np.squeeze(_array(learned))
         if values.shape != (3, 3):
-            raise ValueError(f"The learned filter should be 3x3, e.g. model.conv1.weight[0, 0]; got {values.shape}.")
+            raise ValueError(
+                f"The learned filter should be 3x3, e.g. model.conv1.weight[0, 0]; got {values.shape}."
+            )
         kernels["learned"] = values
     menu = W.Dropdown(options=list(kernels), value="edge vertical (Sobel)", description="kernel")
     stride = W.IntSlider(value=1, min=1, max=4, description="stride")
@@ -249,14 +312,32 @@ def conv_playground(image, *, learned=None) -> W.VBox:
         size = max(8, round(PICTURE_SIZE * max(out.shape) / max(array.shape)))  # drawn to scale
         after.value = plot.image_png(plot.conv_display(out, kernel), size=size)
         values_view.value = _kernel_html(kernel)
-        readout.value = _conv_text(array.shape, out.shape, kernel.shape[0], stride.value, padding.value)
+        readout.value = _conv_text(
+            array.shape, out.shape, kernel.shape[0], stride.value, padding.value
+        )
 
     for control in (menu, stride, padding):
         control.observe(draw, names="value")
     draw()
-    pictures = W.HBox([W.VBox([W.HTML("input"), before]), W.VBox([W.HTML("kernel"), values_view]),
-                       W.VBox([W.HTML("output"), after])])
-    controls = {"kernel": menu, "stride": stride, "padding": padding, "values": values_view,
-                "original": before, "picture": after, "readout": readout}
-    return _Panel([menu, stride, padding, pictures, readout],
-                  css_class="radlab-conv-playground", controls=controls, picture=after)
+    pictures = W.HBox(
+        [
+            W.VBox([W.HTML("input"), before]),
+            W.VBox([W.HTML("kernel"), values_view]),
+            W.VBox([W.HTML("output"), after]),
+        ]
+    )
+    controls = {
+        "kernel": menu,
+        "stride": stride,
+        "padding": padding,
+        "values": values_view,
+        "original": before,
+        "picture": after,
+        "readout": readout,
+    }
+    return _Panel(
+        [menu, stride, padding, pictures, readout],
+        css_class="radlab-conv-playground",
+        controls=controls,
+        picture=after,
+    )

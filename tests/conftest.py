@@ -12,7 +12,9 @@ def medmnist_root():
     """The data root holding the real MedMNIST files (skip when absent)."""
     root = Path(os.environ.get("RADLAB_DATA", ""))
     if not (root / "medmnist" / "pneumoniamnist.npz").is_file():
-        pytest.skip("real MedMNIST files not present: set RADLAB_DATA to a folder with medmnist/*.npz")
+        pytest.skip(
+            "real MedMNIST files not present: set RADLAB_DATA to a folder with medmnist/*.npz"
+        )
     return root
 
 

@@ -17,9 +17,30 @@ def _load(name: str):
 def test_targets_script_runs_the_command_and_summarizes(medmnist_root, tmp_path, capsys):
     targets = _load("targets")
     summary = tmp_path / "summary.json"
-    code = targets.main(["--data", "breastmnist", "--seeds", "0", "1", "--out", str(tmp_path / "runs"),
-                         "--json", str(summary), "--", "--mode", "smoke", "--epochs", "1", "--members", "2",
-                         "--root", str(medmnist_root), "--threads", "1"])
+    code = targets.main(
+        [
+            "--data",
+            "breastmnist",
+            "--seeds",
+            "0",
+            "1",
+            "--out",
+            str(tmp_path / "runs"),
+            "--json",
+            str(summary),
+            "--",
+            "--mode",
+            "smoke",
+            "--epochs",
+            "1",
+            "--members",
+            "2",
+            "--root",
+            str(medmnist_root),
+            "--threads",
+            "1",
+        ]
+    )
     assert code == 0
     row = json.loads(summary.read_text())[0]
     assert row["data"] == "breastmnist" and row["seeds"] == [0, 1] and row["members"] == 2

@@ -25,8 +25,12 @@ def test_true_claim_is_printed_and_saved(monkeypatch, tmp_path, capsys):
     assert rec.claim("three beat one", True, three=0.9, one=0.4)
     assert "claim held: three beat one (three=0.9, one=0.4)" in capsys.readouterr().out
     saved = json.loads((tmp_path / "99_demo.claims.json").read_text())
-    assert saved["claims"][0] == {"claim": "three beat one", "holds": True, "enforced": True,
-                                  "numbers": {"three": 0.9, "one": 0.4}}
+    assert saved["claims"][0] == {
+        "claim": "three beat one",
+        "holds": True,
+        "enforced": True,
+        "numbers": {"three": 0.9, "one": 0.4},
+    }
 
 
 @pytest.mark.parametrize("mode", ["cpu", "gpu"])

@@ -16,7 +16,11 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 def _lesson(folder: Path, name: str, *sources: str) -> Path:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     path = folder / f"{name}.ipynb"
     nbformat.write(nb, path)
     return path
@@ -34,9 +38,15 @@ def test_lessons_are_found_in_order_and_picked_by_number():
 def test_run_writes_notebook_html_and_claims(tmp_path, capsys):
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    _lesson(folder, "00_ok", "import radlab as rl\nrec = rl.claims.lesson('00_ok')\n"
-                             "rec.claim('one is less than two', 1 < 2, one=1, two=2)")
-    code = course.main(["run", "--mode", "cpu", "--notebooks", str(folder), "--out", str(tmp_path / "out")])
+    _lesson(
+        folder,
+        "00_ok",
+        "import radlab as rl\nrec = rl.claims.lesson('00_ok')\n"
+        "rec.claim('one is less than two', 1 < 2, one=1, two=2)",
+    )
+    code = course.main(
+        ["run", "--mode", "cpu", "--notebooks", str(folder), "--out", str(tmp_path / "out")]
+    )
     printed = capsys.readouterr().out
     assert code == 0
     # the lesson's row: name, status, seconds, claims held
@@ -54,7 +64,12 @@ def test_run_leaves_the_callers_environment_alone(tmp_path, monkeypatch):
     folder = tmp_path / "notebooks"
     folder.mkdir()
     _lesson(folder, "00_env", "import os\nassert os.environ['RADLAB_MODE'] == 'cpu'")
-    assert course.main(["run", "--mode", "cpu", "--notebooks", str(folder), "--out", str(tmp_path / "out")]) == 0
+    assert (
+        course.main(
+            ["run", "--mode", "cpu", "--notebooks", str(folder), "--out", str(tmp_path / "out")]
+        )
+        == 0
+    )
     assert os.environ["RADLAB_MODE"] == "smoke"
     assert "RADLAB_CLAIMS_DIR" not in os.environ
     assert os.environ.get("JUPYTER_PATH") == jupyter_path
@@ -63,8 +78,14 @@ def test_run_leaves_the_callers_environment_alone(tmp_path, monkeypatch):
 def test_a_false_claim_fails_the_run_in_cpu_mode(tmp_path, capsys):
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    _lesson(folder, "00_bad", "import radlab as rl\nrl.claims.lesson('00_bad').claim('two is less than one', 2 < 1)")
-    code = course.main(["run", "--mode", "cpu", "--notebooks", str(folder), "--out", str(tmp_path / "out")])
+    _lesson(
+        folder,
+        "00_bad",
+        "import radlab as rl\nrl.claims.lesson('00_bad').claim('two is less than one', 2 < 1)",
+    )
+    code = course.main(
+        ["run", "--mode", "cpu", "--notebooks", str(folder), "--out", str(tmp_path / "out")]
+    )
     printed = capsys.readouterr().out
     assert code == 1
     assert re.search(r"^00_bad\s+FAILED\s", printed, re.MULTILINE), printed
@@ -75,7 +96,11 @@ def test_a_false_claim_fails_the_run_in_cpu_mode(tmp_path, capsys):
 def test_smoke_run_of_lesson_00(tmp_path, capsys):
     folder = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, folder, ignore=shutil.ignore_patterns("src", "0[1-9]_*", "1*"))
-    code = course.main(["run", "--mode", "smoke", "--notebooks", str(folder), "--out", str(tmp_path / "out")])
+    code = course.main(
+        ["run", "--mode", "smoke", "--notebooks", str(folder), "--out", str(tmp_path / "out")]
+    )
     assert code == 0, capsys.readouterr().out
     executed = nbformat.read(tmp_path / "out" / "00_start_here.ipynb", as_version=4)
-    assert all(o.get("output_type") != "error" for c in executed.cells for o in c.get("outputs", []))
+    assert all(
+        o.get("output_type") != "error" for c in executed.cells for o in c.get("outputs", [])
+    )

@@ -11,8 +11,18 @@ import torch
 from radlab import data as rd
 
 NAMES_2D = (
-    "pathmnist", "chestmnist", "dermamnist", "octmnist", "pneumoniamnist", "retinamnist",
-    "breastmnist", "bloodmnist", "tissuemnist", "organamnist", "organcmnist", "organsmnist",
+    "pathmnist",
+    "chestmnist",
+    "dermamnist",
+    "octmnist",
+    "pneumoniamnist",
+    "retinamnist",
+    "breastmnist",
+    "bloodmnist",
+    "tissuemnist",
+    "organamnist",
+    "organcmnist",
+    "organsmnist",
 )
 
 
@@ -28,8 +38,13 @@ def test_table_is_complete():
         assert c.licence in ("CC BY 4.0", "CC BY-NC 4.0") and c.source
         for entry in c.files:
             assert len(entry.md5) == 32 and int(entry.md5, 16) >= 0
-            assert entry.filename == (f"{name}.npz" if entry.size == 28 else f"{name}_{entry.size}.npz")
-            assert c.url(entry.size) == f"https://zenodo.org/records/10519652/files/{entry.filename}?download=1"
+            assert entry.filename == (
+                f"{name}.npz" if entry.size == 28 else f"{name}_{entry.size}.npz"
+            )
+            assert (
+                c.url(entry.size)
+                == f"https://zenodo.org/records/10519652/files/{entry.filename}?download=1"
+            )
     md5s = [f.md5 for c in rd.CARDS.values() for f in c.files]
     assert len(set(md5s)) == 48  # 12 sets x 4 sizes, every checksum different
 
@@ -42,15 +57,30 @@ def test_table_facts():
     assert rd.card("chestmnist").multi_label and len(rd.card("chestmnist").labels) == 14
     assert rd.card("retinamnist").task == "ordinal-regression"
     assert rd.card("dermamnist").licence == "CC BY-NC 4.0"
-    assert [rd.card(n).n_channels for n in ("pathmnist", "dermamnist", "retinamnist", "bloodmnist")] == [3] * 4
+    assert [
+        rd.card(n).n_channels for n in ("pathmnist", "dermamnist", "retinamnist", "bloodmnist")
+    ] == [3] * 4
 
 
 def test_card_repr_reads_like_a_card():
     text = repr(rd.card("pneumoniamnist"))
-    for piece in ("PneumoniaMNIST", "pneumoniamnist", "CC BY 4.0", "Yang J", "Scientific Data 2023",
-                  "Kermany", "pneumonia", "4,708", "pneumoniamnist_224.npz", "28209eda62fecd6e6a2d98b1501bb15f"):
+    for piece in (
+        "PneumoniaMNIST",
+        "pneumoniamnist",
+        "CC BY 4.0",
+        "Yang J",
+        "Scientific Data 2023",
+        "Kermany",
+        "pneumonia",
+        "4,708",
+        "pneumoniamnist_224.npz",
+        "28209eda62fecd6e6a2d98b1501bb15f",
+    ):
         assert piece in text
-    assert "MedMNIST v2" in rd.card("breastmnist").citation and "Al-Dhabyani" in rd.card("breastmnist").citation
+    assert (
+        "MedMNIST v2" in rd.card("breastmnist").citation
+        and "Al-Dhabyani" in rd.card("breastmnist").citation
+    )
 
 
 def test_unknown_name_size_split():
@@ -62,10 +92,13 @@ def test_unknown_name_size_split():
         rd.medmnist("breastmnist", split="validation")
 
 
-@pytest.mark.parametrize("name, counts", [
-    ("pneumoniamnist", {"train": 4708, "val": 524, "test": 624}),
-    ("breastmnist", {"train": 546, "val": 78, "test": 156}),
-])
+@pytest.mark.parametrize(
+    "name, counts",
+    [
+        ("pneumoniamnist", {"train": 4708, "val": 524, "test": 624}),
+        ("breastmnist", {"train": 546, "val": 78, "test": 156}),
+    ],
+)
 def test_real_files_load(medmnist_root, name, counts):
     for split, n in counts.items():
         x, y = rd.medmnist(name, split=split, root=medmnist_root)
@@ -146,7 +179,10 @@ def test_read_only_root_still_loads(medmnist_root, tmp_path):
 def test_inventory(medmnist_root):
     rows = {(r["name"], r["size"]): r for r in rd.inventory(medmnist_root)}
     assert len(rows) == 48
-    assert rows[("pneumoniamnist", 28)]["present"] and rows[("pneumoniamnist", 28)]["nbytes"] == 4170669
+    assert (
+        rows[("pneumoniamnist", 28)]["present"]
+        and rows[("pneumoniamnist", 28)]["nbytes"] == 4170669
+    )
     assert not rows[("pathmnist", 224)]["present"]
 
 
@@ -155,7 +191,9 @@ def test_subset_is_stratified_and_seeded():
     images = torch.arange(100.0).reshape(100, 1, 1, 1)
     x, y = rd.subset(images, labels, 20, seed=3)
     assert y.bincount().tolist() == [6, 14]
-    assert torch.equal(x.flatten().long(), torch.sort(x.flatten()).values.long())  # original order kept
+    assert torch.equal(
+        x.flatten().long(), torch.sort(x.flatten()).values.long()
+    )  # original order kept
     assert torch.equal(y, labels[x.flatten().long()])
     x2, _ = rd.subset(images, labels, 20, seed=3)
     assert torch.equal(x, x2)

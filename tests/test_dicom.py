@@ -37,15 +37,16 @@ def _pixels(name: str) -> tuple[pydicom.Dataset, np.ndarray]:
 
 # ----------------------------------------------------------------------------- real files
 
+
 def test_chest_cr_monochrome1_is_inverted_within_bits_stored():
     ds, raw = _pixels("RG1_UNCI.dcm")
     assert ds.PhotometricInterpretation == "MONOCHROME1"
     assert "RescaleSlope" not in ds and ds.PixelRepresentation == 0  # so lo = 0, hi = 2**bits - 1
     arr = rd.to_array(rd.read(_file("RG1_UNCI.dcm")))
     assert arr.dtype == np.float32 and arr.shape == raw.shape
-    np.testing.assert_array_equal(arr, (2 ** ds.BitsStored - 1) - raw)
+    np.testing.assert_array_equal(arr, (2**ds.BitsStored - 1) - raw)
     window = rd.header_window(ds)  # the file's window, mirrored the same way
-    assert window.level == (2 ** ds.BitsStored - 1) - float(ds.WindowCenter)
+    assert window.level == (2**ds.BitsStored - 1) - float(ds.WindowCenter)
     assert window.width == float(ds.WindowWidth)
 
 
@@ -56,8 +57,9 @@ def test_ct_head_hounsfield_units_follow_the_rescale_tags():
     np.testing.assert_array_equal(hu, expected.astype(np.float32))
     assert np.mean(np.abs(hu + 1000) < 100) > 0.05  # air around the head
     assert np.any(hu > 700)  # skull
-    assert rd.header_window(ds) == rd.Window(40.0, 100.0, "window stored in the file",
-                                              "the file's WindowCenter/WindowWidth")
+    assert rd.header_window(ds) == rd.Window(
+        40.0, 100.0, "window stored in the file", "the file's WindowCenter/WindowWidth"
+    )
 
 
 def test_mr_values_and_to_hu_refuses_mr():
@@ -155,6 +157,7 @@ def test_every_shipped_file_gives_an_array_or_a_dicom_error():
 
 # ----------------------------------------------------------------------------- bad input
 
+
 def test_text_file_named_dcm(tmp_path):
     path = tmp_path / "report.dcm"
     path.write_text("Findings: no acute intracranial haemorrhage.\n" * 20)
@@ -217,8 +220,10 @@ def test_no_pixel_data_says_what_the_file_is(tmp_path):
         rd.to_array(rd.read(_file("CT_small.dcm"), stop_before_pixels=True))
 
 
-@pytest.mark.parametrize("name", ["SC_rgb_jpeg_dcmtk.dcm", "JPGLosslessP14SV1_1s_1f_8b.dcm",
-                                  "MR_small_jpeg_ls_lossless.dcm"])
+@pytest.mark.parametrize(
+    "name",
+    ["SC_rgb_jpeg_dcmtk.dcm", "JPGLosslessP14SV1_1s_1f_8b.dcm", "MR_small_jpeg_ls_lossless.dcm"],
+)
 def test_compressed_file_without_decoder_names_the_package(name):
     ds = rd.read(_file(name))
     ts = ds.file_meta.TransferSyntaxUID
@@ -261,6 +266,7 @@ def test_dicom_error_is_a_value_error():
 
 # ----------------------------------------------------------------------------- series
 
+
 def _volume(seed: int = 0, shape=(6, 20, 24)) -> np.ndarray:
     return np.random.default_rng(seed).integers(-1024, 2500, shape).astype(np.int16)
 
@@ -284,8 +290,14 @@ def test_write_read_round_trip_with_shuffled_renamed_files(tmp_path):
 
 def test_written_files_are_valid_dicom(tmp_path):
     volume = _volume(1, (3, 8, 10))
-    paths = rd.write_series(volume, tmp_path, spacing=(3.0, 0.5, 0.6), window="brain",
-                            patient_id="P1", series_description="unenhanced")
+    paths = rd.write_series(
+        volume,
+        tmp_path,
+        spacing=(3.0, 0.5, 0.6),
+        window="brain",
+        patient_id="P1",
+        series_description="unenhanced",
+    )
     raw = paths[0].read_bytes()
     assert raw[:128] == bytes(128) and raw[128:132] == b"DICM"
     ds = pydicom.dcmread(paths[1])  # no force
@@ -358,6 +370,7 @@ def test_read_series_errors(tmp_path):
 
 
 # ----------------------------------------------------------------------------- windows
+
 
 def test_window_against_hand_computation():
     hu = np.array([-100.0, 0.0, 20.0, 40.0, 80.0, 500.0])

@@ -8,11 +8,24 @@ import pytest
 
 import radlab
 
-ALL_MODULES = sorted(m.name for m in pkgutil.iter_modules(radlab.__path__) if not m.name.startswith("_"))
+ALL_MODULES = sorted(
+    m.name for m in pkgutil.iter_modules(radlab.__path__) if not m.name.startswith("_")
+)
 
 # Modules whose docstrings hold examples: each must run at least one, so that an example lost
 # (or a docstring the runner no longer finds) fails here instead of passing with nothing run.
-WITH_EXAMPLES = ["claims", "config", "data", "dicom", "metrics", "models", "phantoms", "plot", "train", "transforms"]
+WITH_EXAMPLES = [
+    "claims",
+    "config",
+    "data",
+    "dicom",
+    "metrics",
+    "models",
+    "phantoms",
+    "plot",
+    "train",
+    "transforms",
+]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
@@ -22,7 +35,9 @@ def test_the_list_of_modules_with_examples_is_complete():
     for name in set(ALL_MODULES) - set(WITH_EXAMPLES):
         module = importlib.import_module(f"radlab.{name}")
         found = doctest.DocTestFinder().find(module)
-        assert not any(t.examples for t in found), f"radlab.{name} has examples: add it to WITH_EXAMPLES"
+        assert not any(t.examples for t in found), (
+            f"radlab.{name} has examples: add it to WITH_EXAMPLES"
+        )
 
 
 @pytest.mark.parametrize("name", ALL_MODULES)
@@ -33,7 +48,9 @@ def test_docstring_examples(name, monkeypatch, tmp_path, one_torch_thread):
     monkeypatch.setenv("RADLAB_MODE", "smoke")
     module = importlib.import_module(f"radlab.{name}")
     result = doctest.testmod(module, optionflags=FLAGS, report=True)
-    assert result.failed == 0, f"{result.failed} of {result.attempted} examples of radlab.{name} failed (see above)"
+    assert result.failed == 0, (
+        f"{result.failed} of {result.attempted} examples of radlab.{name} failed (see above)"
+    )
     if name in WITH_EXAMPLES:
         assert result.attempted > 0, f"radlab.{name} should have docstring examples"
     assert list(tmp_path.iterdir()) == [], "the examples left files behind"

@@ -147,7 +147,9 @@ def test_youden_maximises_j(seed):
     table = _brute_force_table(y, score)
     j = table[:, 1] + table[:, 2] - 1
     assert op["sensitivity"] + op["specificity"] - 1 == pytest.approx(j.max())
-    assert op["threshold"] == pytest.approx(table[j == j.max(), 0].max())  # ties: the highest threshold
+    assert op["threshold"] == pytest.approx(
+        table[j == j.max(), 0].max()
+    )  # ties: the highest threshold
     pred = M.apply_threshold(score, op["threshold"])
     assert op["sensitivity"] == pytest.approx(M.sensitivity(y, pred))
     assert op["specificity"] == pytest.approx(M.specificity(y, pred))
@@ -240,7 +242,9 @@ def test_c_index_known_cases():
     assert M.concordance_index(times, risk) == 1.0
     assert M.concordance_index(times, -risk) == 0.0
     assert M.concordance_index(times, np.zeros(10)) == 0.5  # all scores tied
-    assert M.concordance_index([1, 1, 2], [3, 2, 1], [1, 1, 1]) == 1.0  # the tied-time pair is not usable
+    assert (
+        M.concordance_index([1, 1, 2], [3, 2, 1], [1, 1, 1]) == 1.0
+    )  # the tied-time pair is not usable
     # censored first patient: its pairs are not usable; only (2 vs 3) counts, and it is reversed
     assert M.concordance_index([1, 2, 3], [9, 1, 2], [0, 1, 1]) == 0.0
     assert np.isnan(M.concordance_index([1, 2], [1, 2], [0, 0]))  # no event, no usable pair
@@ -302,7 +306,9 @@ def test_bootstrap_fast_auc_path_equals_the_generic_loop(how):
     fast = M.bootstrap_ci(M.auc, y, score, n_boot=100, **how)
     slow = M.bootstrap_ci(lambda t, s: M.auc(t, s), y, score, n_boot=100, **how)  # not `auc` itself
     assert fast.n_skipped == slow.n_skipped
-    assert (fast.estimate, fast.low, fast.high) == pytest.approx((slow.estimate, slow.low, slow.high))
+    assert (fast.estimate, fast.low, fast.high) == pytest.approx(
+        (slow.estimate, slow.low, slow.high)
+    )
 
 
 def test_bootstrap_generic_path_skips_value_errors():
@@ -404,7 +410,9 @@ def test_summary_multiclass():
     s = M.summary(y, prob)
     assert s["auc"] == pytest.approx(skm.roc_auc_score(y, prob, multi_class="ovr"))
     assert s["accuracy"] == pytest.approx(skm.accuracy_score(y, prob.argmax(1)))
-    np.testing.assert_allclose(s["sensitivity_per_class"], skm.recall_score(y, prob.argmax(1), average=None))
+    np.testing.assert_allclose(
+        s["sensitivity_per_class"], skm.recall_score(y, prob.argmax(1), average=None)
+    )
     assert s["threshold"] is None
 
 

@@ -12,7 +12,9 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.mark.parametrize("in_channels, size", [(1, 28), (3, 64)])
 @pytest.mark.parametrize("batchnorm", [True, False])
 def test_small_cnn_output_shape(in_channels, size, batchnorm):
-    net = models.small_cnn(in_channels=in_channels, num_classes=5, width=8, dropout=0.5, batchnorm=batchnorm)
+    net = models.small_cnn(
+        in_channels=in_channels, num_classes=5, width=8, dropout=0.5, batchnorm=batchnorm
+    )
     assert net(torch.randn(3, in_channels, size, size)).shape == (3, 5)
 
 
@@ -74,7 +76,9 @@ def test_resnet18_output_shape_and_first_conv(in_channels):
 
 
 def test_resnet18_missing_weights_say_how_to_get_them(monkeypatch, tmp_path):
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # an empty cache: nothing offline
+    monkeypatch.setattr(
+        torch.hub, "get_dir", lambda: str(tmp_path)
+    )  # an empty cache: nothing offline
     with pytest.raises(FileNotFoundError, match="(?s)not on this machine.*weights=None"):
         models.resnet18(weights="imagenet")
     with pytest.raises(ValueError, match="Unknown weights"):
@@ -106,7 +110,9 @@ def test_count_parameters_matches_torch_and_skips_frozen_layers():
     net.fc.requires_grad_(False)
     frozen = net.fc.weight.numel() + net.fc.bias.numel()
     assert models.count_parameters(net) == sum(p.numel() for p in net.parameters()) - frozen
-    assert models.count_parameters(net, trainable_only=False) == sum(p.numel() for p in net.parameters())
+    assert models.count_parameters(net, trainable_only=False) == sum(
+        p.numel() for p in net.parameters()
+    )
 
 
 def test_ensemble_is_the_mean_of_its_members_probabilities():

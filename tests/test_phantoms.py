@@ -35,6 +35,7 @@ def fibrosis():
 
 # ------------------------------------------------------------ shapes, seeds
 
+
 def test_liver_lesions_shapes_and_dtypes():
     c = ph.liver_lesions(10, seed=0)
     assert c.images.shape == (10, 3, 64, 64) and c.images.dtype == np.float32
@@ -42,8 +43,13 @@ def test_liver_lesions_shapes_and_dtypes():
     assert c.liver_mask.dtype == bool and c.lesion_mask.dtype == bool and c.tissue.dtype == np.uint8
     assert c.label.dtype == np.int64 and c.label.shape == (10,)
     assert c.phases == ("unenhanced", "arterial", "delayed")
-    assert c.label_names == ("A classic HCC", "B other malignant", "C indeterminate / rare benign",
-                             "D hemangioma", "E cyst")
+    assert c.label_names == (
+        "A classic HCC",
+        "B other malignant",
+        "C indeterminate / rare benign",
+        "D hemangioma",
+        "E cyst",
+    )
     assert [c.categories[k] for k in c.label] == list(c.category)
     assert np.bincount(c.label, minlength=5).tolist() == [2, 2, 2, 2, 2]  # equal counts by default
     assert c.lesion_mask.any((1, 2)).all() and not (c.lesion_mask & ~c.liver_mask).any()
@@ -111,6 +117,7 @@ def test_liver_volume_lesion_on_middle_slices_only():
 
 # ---------------------------------------------------------------- HU sanity
 
+
 def _mean(c, i, phase, mask):
     return float(c.images[i, phase][mask].mean())
 
@@ -144,9 +151,9 @@ def test_cyst_stays_water_in_every_phase(clean):
 def test_hcc_washes_in_and_out(clean):
     for i in np.flatnonzero(clean.category == "A"):
         core = _erode(clean.lesion_mask[i], 2)
-        assert _mean(clean, i, 0, core) < _liver_hu(clean, i, 0)          # slightly hypodense
-        assert _mean(clean, i, 1, core) > _liver_hu(clean, i, 1) + 15     # arterial hyper-enhancement
-        assert _mean(clean, i, 2, core) < _liver_hu(clean, i, 2) - 10     # delayed washout
+        assert _mean(clean, i, 0, core) < _liver_hu(clean, i, 0)  # slightly hypodense
+        assert _mean(clean, i, 1, core) > _liver_hu(clean, i, 1) + 15  # arterial hyper-enhancement
+        assert _mean(clean, i, 2, core) < _liver_hu(clean, i, 2) - 10  # delayed washout
 
 
 def test_hemangioma_fills_in_to_blood_pool(clean):
@@ -155,7 +162,9 @@ def test_hemangioma_fills_in_to_blood_pool(clean):
         aorta = _erode(clean.tissue[i] == ph.TISSUES.index("aorta"), 1)
         blood = _mean(clean, i, 2, aorta)
         assert abs(_mean(clean, i, 2, core) - blood) < 0.15 * blood
-        assert clean.images[i, 1][clean.lesion_mask[i]].max() > 0.7 * _mean(clean, i, 1, aorta)  # puddles
+        assert clean.images[i, 1][clean.lesion_mask[i]].max() > 0.7 * _mean(
+            clean, i, 1, aorta
+        )  # puddles
 
 
 def test_metastasis_rim_brighter_than_centre_in_arterial(clean):
@@ -173,8 +182,13 @@ def test_three_phases_separate_categories_one_phase_does_not():
     from sklearn.model_selection import cross_val_score
 
     c = ph.liver_lesions(300, seed=11)
-    feats = np.stack([(c.images[:, p] * c.lesion_mask).sum((1, 2)) / c.lesion_mask.sum((1, 2))
-                      for p in range(3)], axis=1)
+    feats = np.stack(
+        [
+            (c.images[:, p] * c.lesion_mask).sum((1, 2)) / c.lesion_mask.sum((1, 2))
+            for p in range(3)
+        ],
+        axis=1,
+    )
     model = LinearDiscriminantAnalysis()
     three = cross_val_score(model, feats, c.label, cv=3).mean()
     one = cross_val_score(model, feats[:, :1], c.label, cv=3).mean()
@@ -182,6 +196,7 @@ def test_three_phases_separate_categories_one_phase_does_not():
 
 
 # ---------------------------------------------------- noise, dose, kernels
+
 
 def test_noise_sd_and_dose():
     flat = np.zeros((16, 128, 128), np.float32)
@@ -206,7 +221,11 @@ def test_noise_is_correlated():
 def test_noise_on_tensors_stays_a_tensor():
     flat = torch.zeros(8, 1, 64, 64)
     noisy = ph.add_ct_noise(flat, sd=12.0, seed=0)
-    assert isinstance(noisy, torch.Tensor) and noisy.device == flat.device and noisy.shape == flat.shape
+    assert (
+        isinstance(noisy, torch.Tensor)
+        and noisy.device == flat.device
+        and noisy.shape == flat.shape
+    )
     assert float(noisy.std()) == pytest.approx(12.0, rel=0.08)
     assert torch.equal(noisy, ph.add_ct_noise(flat, sd=12.0, seed=0))
 
@@ -217,7 +236,9 @@ def test_scanner_kernels():
     assert sds["soft"] < sds["standard"] < sds["sharp"]
     edge = np.zeros((1, 32, 32), np.float32)
     edge[..., 16:] = 100.0
-    assert ph.scanner_kernel(edge, "sharp").max() > 105 and ph.scanner_kernel(edge, "sharp").min() < -5
+    assert (
+        ph.scanner_kernel(edge, "sharp").max() > 105 and ph.scanner_kernel(edge, "sharp").min() < -5
+    )
     assert ph.scanner_kernel(edge, "soft")[0, 0, 15] > 0  # blurred edge
     t = ph.scanner_kernel(torch.from_numpy(edge), "soft")
     np.testing.assert_allclose(t.numpy(), ph.scanner_kernel(edge, "soft"), atol=1e-4)
@@ -233,6 +254,7 @@ def test_thick_slices_average_neighbours():
 
 
 # ----------------------------------------------------------------- fibrosis
+
 
 def test_fibrosis_shapes(fibrosis):
     f = fibrosis
@@ -256,7 +278,10 @@ def test_fibrosis_surface_caudate_and_texture_grow_with_stage(fibrosis):
     caudate = [f.caudate_ratio[f.stage == s].mean() for s in range(5)]
     assert np.all(np.diff(caudate) > 0) and caudate[0] < 0.55 < 0.65 < caudate[4]
     liver = _erode(f.tissue == ph.TISSUES.index("liver"), 2)
-    spread = [np.mean([f.images[i, 0][liver[i]].std() for i in np.flatnonzero(f.stage == s)]) for s in (0, 4)]
+    spread = [
+        np.mean([f.images[i, 0][liver[i]].std() for i in np.flatnonzero(f.stage == s)])
+        for s in (0, 4)
+    ]
     assert spread[1] > spread[0] + 3
 
 
@@ -267,6 +292,7 @@ def test_surface_irregularity_of_a_disc_is_one():
 
 
 # ----------------------------------------------------------------- survival
+
 
 def _harrell_c(time, event, risk):
     ti, tj = time[:, None], time[None, :]
@@ -289,6 +315,7 @@ def test_survival_times_have_the_stated_hazard():
 
 # --------------------------------------------------------------------- DICOM
 
+
 def test_dicom_round_trip(tmp_path):
     from radlab import dicom
 
@@ -301,9 +328,14 @@ def test_dicom_round_trip(tmp_path):
     for k, phase in enumerate(c.phases):
         vol, spacing = dicom.read_series(tmp_path / f"{k + 1}_{phase}")
         np.testing.assert_allclose(vol, c.volume(1, phase), atol=0.5 + 1e-3)
-        assert spacing[1] == pytest.approx(c.pixel_mm) and spacing[0] == pytest.approx(np.diff(c.z_mm[3:6])[0])
+        assert spacing[1] == pytest.approx(c.pixel_mm) and spacing[0] == pytest.approx(
+            np.diff(c.z_mm[3:6])[0]
+        )
     first = [dicom.read(tmp_path / f"{k + 1}_{p}" / "IM0001.dcm") for k, p in enumerate(c.phases)]
-    assert len({ds.StudyInstanceUID for ds in first}) == 1 and len({ds.SeriesInstanceUID for ds in first}) == 3
+    assert (
+        len({ds.StudyInstanceUID for ds in first}) == 1
+        and len({ds.SeriesInstanceUID for ds in first}) == 3
+    )
     assert first[0].PatientID == first[2].PatientID
     fib = ph.fibrosis_livers(2, seed=0)
     assert [p.parent.name for p in ph.to_dicom(fib, 1, tmp_path / "fib")] == ["1_delayed"]

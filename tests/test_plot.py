@@ -39,6 +39,7 @@ def png_size(fig: Figure) -> int:
 
 # ------------------------------------------------------------- window_stats --
 
+
 def test_window_stats_matches_hand_count():
     hu = np.array([[-1000, -10, 0, 40], [79, 80, 81, 500]], dtype=np.float32)
     stats = plot.window_stats(hu, level=40, width=80)  # window 0..80 HU
@@ -63,8 +64,20 @@ def test_window_stats_refuses_zero_width():
 
 # ---------------------------------------------------------------- convolution --
 
-@pytest.mark.parametrize("n,f,s,p", [(64, 3, 1, 0), (64, 3, 1, 1), (64, 3, 2, 1), (28, 5, 1, 2),
-                                     (32, 3, 3, 0), (7, 7, 1, 0), (227, 11, 4, 0), (10, 2, 2, 0)])
+
+@pytest.mark.parametrize(
+    "n,f,s,p",
+    [
+        (64, 3, 1, 0),
+        (64, 3, 1, 1),
+        (64, 3, 2, 1),
+        (28, 5, 1, 2),
+        (32, 3, 3, 0),
+        (7, 7, 1, 0),
+        (227, 11, 4, 0),
+        (10, 2, 2, 0),
+    ],
+)
 def test_conv_output_size_matches_torch(n, f, s, p):
     out = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, f, f), stride=s, padding=p)
     assert plot.conv_output_size(n, f, s, p) == out.shape[-1]
@@ -100,20 +113,23 @@ def test_unknown_kernel_names_the_choices():
 
 # ---------------------------------------------------------------- augmentation --
 
+
 def test_augmented_moves_mask_with_image_and_keeps_labels(phantom):
     hu, mask = phantom
     image = rl.window(hu, preset="brain")
     same, same_mask = plot.augmented(image, mask=mask)
     assert np.array_equal(same, image) and np.array_equal(same_mask, mask)
-    out, moved = plot.augmented(image, angle=20, shift=(4, -3), noise=0.05, contrast=1.2,
-                                brightness=0.1, mask=mask, seed=1)
+    out, moved = plot.augmented(
+        image, angle=20, shift=(4, -3), noise=0.05, contrast=1.2, brightness=0.1, mask=mask, seed=1
+    )
     assert set(np.unique(moved)) <= {0, 1}  # nearest-neighbour: no half labels
     assert abs(int(moved.sum()) - int(mask.sum())) <= 0.1 * mask.sum()  # the lesion keeps its size
     ys, xs = np.nonzero(moved)
     assert xs.mean() > np.nonzero(mask)[1].mean()  # moved right with the image
     assert 0 <= out.min() and out.max() <= 1
-    again, _ = plot.augmented(image, angle=20, shift=(4, -3), noise=0.05, contrast=1.2,
-                              brightness=0.1, mask=mask, seed=1)
+    again, _ = plot.augmented(
+        image, angle=20, shift=(4, -3), noise=0.05, contrast=1.2, brightness=0.1, mask=mask, seed=1
+    )
     assert np.array_equal(out, again)  # same seed, same noise
 
 
@@ -125,18 +141,28 @@ def test_augmented_asks_for_a_windowed_image(phantom):
 
 # --------------------------------------------------------------------- figures --
 
+
 def test_every_figure_is_small_closed_and_returned(phantom):
     hu, mask = phantom
     image = rl.window(hu, preset="brain")
-    history = {"epoch": [1, 2, 3, 4], "train_loss": [0.9, 0.5, 0.3, 0.2], "val_loss": [0.9, 0.6, 0.55, 0.7],
-               "val_auc": [0.6, 0.7, 0.8, 0.75], "best_epoch": 3}
+    history = {
+        "epoch": [1, 2, 3, 4],
+        "train_loss": [0.9, 0.5, 0.3, 0.2],
+        "val_loss": [0.9, 0.6, 0.55, 0.7],
+        "val_auc": [0.6, 0.7, 0.8, 0.75],
+        "best_epoch": 3,
+    }
     figures = [
         plot.show(hu, window="brain", title="phantom", mask=mask),
         plot.show(torch.from_numpy(image)[None]),
-        plot.grid([hu] * 12, titles=[f"case {i}" for i in range(12)], window=(40, 80), suptitle="montage"),
+        plot.grid(
+            [hu] * 12, titles=[f"case {i}" for i in range(12)], window=(40, 80), suptitle="montage"
+        ),
         plot.grid(torch.from_numpy(np.stack([image] * 3))[:, None]),
         plot.window_figure(hu, level=40, width=80, title="phantom"),
-        plot.augment_figure(image, angle=15, shift=(3, 2), noise=0.05, contrast=1.2, brightness=0.1, mask=mask),
+        plot.augment_figure(
+            image, angle=15, shift=(3, 2), noise=0.05, contrast=1.2, brightness=0.1, mask=mask
+        ),
         plot.conv_figure(image, "Laplacian", stride=2, padding=1),
         plot.conv_figure(image, np.ones((5, 5)) / 25),
         plot.learning_curves(history, metrics=("loss", "auc")),
@@ -155,8 +181,13 @@ def test_show_states_the_window_in_the_title(phantom):
     assert title.startswith("head CT") and f"W {brain.width:g} / L {brain.level:g}" in title
     assert "W 1500 / L -600" in plot.show(hu, window=(-600, 1500)).axes[0].get_title()
     assert "W 350 / L 50" in plot.show(hu, window=rl.dicom.Window(50, 350)).axes[0].get_title()
-    assert plot.show(rl.window(hu, preset="brain")).axes[0].get_title() == ""  # [0, 1]: nothing to state
-    assert plot.show(np.array([[-1000.0, 80.0]])).axes[0].get_title() == "no window: black -1000, white 80"
+    assert (
+        plot.show(rl.window(hu, preset="brain")).axes[0].get_title() == ""
+    )  # [0, 1]: nothing to state
+    assert (
+        plot.show(np.array([[-1000.0, 80.0]])).axes[0].get_title()
+        == "no window: black -1000, white 80"
+    )
 
 
 def test_show_draws_colour_pictures(phantom):
@@ -200,16 +231,28 @@ def test_grid_states_the_window_once(phantom):
     fig = plot.grid([hu, hu + 100], titles=["a", "b"], window=(40, 80), suptitle="two")
     assert fig.get_suptitle() == "two - W 80 / L 40"
     assert [ax.get_title() for ax in fig.axes] == ["a", "b"]
-    each = plot.grid([hu, hu, rl.window(hu, preset="brain")], window=["brain", (-600, 1500), None],
-                     titles=["a", "b", "c"])
-    assert [ax.get_title() for ax in each.axes] == ["a\nbrain W 80 / L 40", "b\nW 1500 / L -600", "c"]
+    each = plot.grid(
+        [hu, hu, rl.window(hu, preset="brain")],
+        window=["brain", (-600, 1500), None],
+        titles=["a", "b", "c"],
+    )
+    assert [ax.get_title() for ax in each.axes] == [
+        "a\nbrain W 80 / L 40",
+        "b\nW 1500 / L -600",
+        "c",
+    ]
     shared = plot.grid([hu, hu + 100])  # no window: one grey scale for both
     assert {ax.images[0].get_clim() for ax in shared.axes} == {(0.0, 1.0)}
     assert shared.get_suptitle().startswith("no window: black")
 
 
 def test_learning_curves_mark_the_best_epoch():
-    history = {"epoch": [1, 2, 3], "train_loss": [1.0, 0.5, 0.3], "val_loss": [1.0, 0.6, 0.7], "best_epoch": 2}
+    history = {
+        "epoch": [1, 2, 3],
+        "train_loss": [1.0, 0.5, 0.3],
+        "val_loss": [1.0, 0.6, 0.7],
+        "best_epoch": 2,
+    }
     ax = plot.learning_curves(history).axes[0]
     assert [line.get_label() for line in ax.lines] == ["train loss", "val loss", "best epoch 2"]
     assert list(ax.lines[2].get_xdata()) == [2, 2]
@@ -218,8 +261,14 @@ def test_learning_curves_mark_the_best_epoch():
 
 
 def test_learning_curves_read_a_fit_history():
-    history = {"metric": "auc", "epoch": [1, 2], "train_loss": [0.7, 0.5], "val_loss": [0.6, 0.55],
-               "val_metric": [0.7, 0.8], "best_epoch": 2}  # the shape of rl.train.History.as_dict()
+    history = {
+        "metric": "auc",
+        "epoch": [1, 2],
+        "train_loss": [0.7, 0.5],
+        "val_loss": [0.6, 0.55],
+        "val_metric": [0.7, 0.8],
+        "best_epoch": 2,
+    }  # the shape of rl.train.History.as_dict()
     fig = plot.learning_curves(history, metrics=("loss", "auc"))
     assert [line.get_label() for line in fig.axes[1].lines] == ["val auc", "best epoch 2"]
     assert list(fig.axes[1].lines[0].get_ydata()) == [0.7, 0.8]
@@ -239,7 +288,9 @@ def test_image_png_is_small_and_outlines_the_mask(phantom):
     assert picture.shape == (128, 128, 3)
     outline = np.all(picture == (255, 204, 0), axis=2)
     assert 0 < outline.sum() < 0.1 * outline.size
-    plain = np.asarray(Image.open(io.BytesIO(plot.image_png(hu, window="brain", size=128))).convert("RGB"))
+    plain = np.asarray(
+        Image.open(io.BytesIO(plot.image_png(hu, window="brain", size=128))).convert("RGB")
+    )
     assert not np.all(plain == (255, 204, 0), axis=2).any()
 
 

@@ -51,7 +51,9 @@ def test_loss_decreases_and_history_is_plain_json():
     assert history.epoch == [1, 2, 3]
     assert history.train_loss[-1] < history.train_loss[0]
     assert history.metric == "auc" and history.val_metric[-1] > 0.8
-    assert len(history.seconds) == len(history.images_per_sec) == 3 and min(history.images_per_sec) > 0
+    assert (
+        len(history.seconds) == len(history.images_per_sec) == 3 and min(history.images_per_sec) > 0
+    )
     json.dumps(history.as_dict())  # plain numbers and lists only
 
 
@@ -60,7 +62,9 @@ def test_val_auc_matches_metrics_on_predictions():
     net = tiny_net()
     history = train.fit(net, data, data, epochs=1, restore_best=False, **FAST)
     prob = train.predict(net, data[0])
-    assert history.val_metric[-1] == pytest.approx(metrics.auc(data[1].numpy(), prob[:, 1].numpy()), abs=1e-6)
+    assert history.val_metric[-1] == pytest.approx(
+        metrics.auc(data[1].numpy(), prob[:, 1].numpy()), abs=1e-6
+    )
 
 
 def test_early_stopping_restores_the_best_epochs_weights():
@@ -72,8 +76,16 @@ def test_early_stopping_restores_the_best_epochs_weights():
 
     saved = {}
     net = tiny_net()
-    history = train.fit(net, data, data, epochs=6, metric=scripted_metric, early_stopping=2,
-                        callback=lambda epoch, h: saved.update({epoch: snapshot(net)}), **FAST)
+    history = train.fit(
+        net,
+        data,
+        data,
+        epochs=6,
+        metric=scripted_metric,
+        early_stopping=2,
+        callback=lambda epoch, h: saved.update({epoch: snapshot(net)}),
+        **FAST,
+    )
     assert history.epoch == [1, 2, 3, 4] and history.stopped_early
     assert history.best_epoch == 2 and history.best_score == 0.9
     assert same_state(net.state_dict(), saved[2])
@@ -86,10 +98,19 @@ def test_loss_metric_keeps_the_lowest_validation_loss():
     net = tiny_net()
     # validated on the opposite labels: the better the net learns, the higher the validation loss,
     # so the lowest loss is that of epoch 1 and keeping the last epoch's weights would be wrong
-    history = train.fit(net, (x, y), (x, 1 - y), epochs=3, metric="loss",
-                        callback=lambda epoch, h: saved.update({epoch: snapshot(net)}), **FAST)
+    history = train.fit(
+        net,
+        (x, y),
+        (x, 1 - y),
+        epochs=3,
+        metric="loss",
+        callback=lambda epoch, h: saved.update({epoch: snapshot(net)}),
+        **FAST,
+    )
     assert history.val_loss[0] < history.val_loss[1] < history.val_loss[2]
-    assert history.best_epoch == 1 and history.best_score == history.val_loss[0] == min(history.val_loss)
+    assert history.best_epoch == 1 and history.best_score == history.val_loss[0] == min(
+        history.val_loss
+    )
     assert same_state(net.state_dict(), saved[1])
     assert not same_state(net.state_dict(), saved[3])
 
@@ -114,12 +135,21 @@ def test_batches_split_evenly_no_tiny_last_batch():
         sizes.append(len(xb))
         return xb
 
-    train.fit(tiny_net(), (x, y), epochs=1, batch_size=128, augment=record, device="cpu", progress=False)
+    train.fit(
+        tiny_net(), (x, y), epochs=1, batch_size=128, augment=record, device="cpu", progress=False
+    )
     assert sizes == [65, 65]
 
 
-@pytest.mark.parametrize("optimizer, expected", [("sgd", torch.optim.SGD), ("adagrad", torch.optim.Adagrad),
-                                                  ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW)])
+@pytest.mark.parametrize(
+    "optimizer, expected",
+    [
+        ("sgd", torch.optim.SGD),
+        ("adagrad", torch.optim.Adagrad),
+        ("adam", torch.optim.Adam),
+        ("adamw", torch.optim.AdamW),
+    ],
+)
 def test_each_optimizer_name_trains(optimizer, expected):
     net = tiny_net()
     built = train._make_optimizer(optimizer, net, 1e-2, 0)
@@ -137,12 +167,16 @@ def test_optimizer_object_or_function_and_unknown_name():
     given = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     assert not given.state
     train.fit(net, data, epochs=1, optimizer=given, **FAST)
-    assert given.state and all("momentum_buffer" in given.state[p] for p in net.parameters())  # it did the steps
+    assert given.state and all(
+        "momentum_buffer" in given.state[p] for p in net.parameters()
+    )  # it did the steps
 
     built = []
 
     def make(params):
-        built.append(torch.optim.RMSprop(params, lr=1e-3))  # not FAST's lr: the function's optimizer is used
+        built.append(
+            torch.optim.RMSprop(params, lr=1e-3)
+        )  # not FAST's lr: the function's optimizer is used
         return built[-1]
 
     net = tiny_net()
@@ -153,7 +187,9 @@ def test_optimizer_object_or_function_and_unknown_name():
         train.fit(tiny_net(), data, epochs=1, optimizer="lbfgs", **FAST)
 
 
-@pytest.mark.parametrize("schedule", ["onecycle", "cosine", lambda opt, steps: torch.optim.lr_scheduler.StepLR(opt, 3)])
+@pytest.mark.parametrize(
+    "schedule", ["onecycle", "cosine", lambda opt, steps: torch.optim.lr_scheduler.StepLR(opt, 3)]
+)
 def test_schedules_change_the_learning_rate(schedule):
     history = train.fit(tiny_net(), toy_task(), epochs=2, schedule=schedule, **FAST)
     assert history.lr[-1] < FAST["lr"]
@@ -166,7 +202,9 @@ def test_regression_uses_mse_and_the_loss_metric():
     history = train.fit(net, (x, target), (x, target), epochs=3, **FAST)
     assert history.metric == "loss" and history.train_loss[-1] < history.train_loss[0]
     mse = torch.nn.functional.mse_loss(train.predict(net, x, softmax=False)[:, 0], target)
-    assert history.best_score == pytest.approx(float(mse), rel=1e-5)  # the best epoch's weights are back
+    assert history.best_score == pytest.approx(
+        float(mse), rel=1e-5
+    )  # the best epoch's weights are back
     assert train.predict(net, x, softmax=False).shape == (96, 1)
 
 
@@ -200,7 +238,10 @@ def test_checkpoint_files_load_with_weights_only(tmp_path):
     assert same_state(best, net.state_dict())  # the best weights were restored and saved
     last = torch.load(tmp_path / "run.last.pt", weights_only=True)
     assert last["finished"] and last["history"]["best_epoch"] == history.best_epoch
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.last.pt", "run.pt"]  # no temp files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "run.last.pt",
+        "run.pt",
+    ]  # no temp files left
 
 
 @pytest.mark.parametrize("broken", ["os.replace", "torch.save"])
@@ -240,25 +281,40 @@ class Interrupt:
         return xb + 0.05 * torch.randn_like(xb)
 
 
-@pytest.mark.parametrize("stop_at_step", [7, 9])  # in epoch 3 (3 steps per epoch); 9 = its last step
+@pytest.mark.parametrize(
+    "stop_at_step", [7, 9]
+)  # in epoch 3 (3 steps per epoch); 9 = its last step
 def test_resume_after_interrupt_equals_an_uninterrupted_run(tmp_path, stop_at_step):
     data = toy_task()
     settings = dict(epochs=4, schedule="onecycle", optimizer="adamw", **FAST)
 
     whole = tiny_net(dropout=0.3)
-    expected = train.fit(whole, data, data, augment=Interrupt(), checkpoint=tmp_path / "a.pt", **settings)
+    expected = train.fit(
+        whole, data, data, augment=Interrupt(), checkpoint=tmp_path / "a.pt", **settings
+    )
 
     path = tmp_path / "b.pt"
     with pytest.raises(KeyboardInterrupt):
-        train.fit(tiny_net(dropout=0.3), data, data, augment=Interrupt(stop_at_step), checkpoint=path, **settings)
+        train.fit(
+            tiny_net(dropout=0.3),
+            data,
+            data,
+            augment=Interrupt(stop_at_step),
+            checkpoint=path,
+            **settings,
+        )
     assert torch.load(tmp_path / "b.last.pt", weights_only=True)["history"]["epoch"] == [1, 2]
-    resumed_net = tiny_net(seed=123, dropout=0.3)  # a fresh kernel: other starting weights, other RNG state
+    resumed_net = tiny_net(
+        seed=123, dropout=0.3
+    )  # a fresh kernel: other starting weights, other RNG state
     resumed = train.fit(resumed_net, data, data, augment=Interrupt(), checkpoint=path, **settings)
 
     assert comparable(resumed) == comparable(expected)
     assert same_state(resumed_net.state_dict(), whole.state_dict())
     assert (tmp_path / "b.pt").read_bytes() != b"" and same_state(
-        torch.load(tmp_path / "b.pt", weights_only=True), torch.load(tmp_path / "a.pt", weights_only=True))
+        torch.load(tmp_path / "b.pt", weights_only=True),
+        torch.load(tmp_path / "a.pt", weights_only=True),
+    )
 
 
 def test_a_finished_run_is_loaded_not_trained_again(tmp_path):
@@ -271,7 +327,9 @@ def test_a_finished_run_is_loaded_not_trained_again(tmp_path):
         raise AssertionError("training ran again")
 
     again_net = tiny_net(seed=5)
-    again = train.fit(again_net, data, data, epochs=2, checkpoint=path, augment=must_not_train, **FAST)
+    again = train.fit(
+        again_net, data, data, epochs=2, checkpoint=path, augment=must_not_train, **FAST
+    )
     assert again.as_dict() == first.as_dict()
     assert same_state(again_net.state_dict(), net.state_dict())
 
@@ -304,13 +362,44 @@ def test_checkpoint_from_other_settings_is_not_mixed_in(tmp_path):
 
 def test_command_writes_the_json_report(medmnist_root, tmp_path, capsys):
     out = tmp_path / "out.json"
-    code = train.main(["--data", "breastmnist", "--epochs", "1", "--mode", "smoke", "--seed", "0",
-                       "--threshold", "youden", "--root", str(medmnist_root), "--json", str(out), "--quiet"])
+    code = train.main(
+        [
+            "--data",
+            "breastmnist",
+            "--epochs",
+            "1",
+            "--mode",
+            "smoke",
+            "--seed",
+            "0",
+            "--threshold",
+            "youden",
+            "--root",
+            str(medmnist_root),
+            "--json",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     report = json.loads(out.read_text())
     assert report["threshold_rule"] == "youden on validation" and report["cases"]["train"] == 256
-    for key in ("data", "model", "seed", "mode", "device", "epochs_run", "best_epoch", "threshold",
-                "train_seconds", "images_per_sec", "val", "test", "history", "command"):
+    for key in (
+        "data",
+        "model",
+        "seed",
+        "mode",
+        "device",
+        "epochs_run",
+        "best_epoch",
+        "threshold",
+        "train_seconds",
+        "images_per_sec",
+        "val",
+        "test",
+        "history",
+        "command",
+    ):
         assert key in report, key
     for split in ("val", "test"):
         assert {"auc", "accuracy", "sensitivity", "specificity"} <= report[split].keys()
@@ -320,9 +409,27 @@ def test_command_writes_the_json_report(medmnist_root, tmp_path, capsys):
 
 def test_command_ensemble_averages_members_and_checkpoints_each(medmnist_root, tmp_path):
     out, ckpt = tmp_path / "out.json", tmp_path / "run.pt"
-    argv = ["--data", "breastmnist", "--epochs", "1", "--mode", "smoke", "--seed", "3", "--members", "2",
-            "--augment", "ultrasound_strong", "--root", str(medmnist_root), "--checkpoint", str(ckpt),
-            "--json", str(out), "--quiet"]
+    argv = [
+        "--data",
+        "breastmnist",
+        "--epochs",
+        "1",
+        "--mode",
+        "smoke",
+        "--seed",
+        "3",
+        "--members",
+        "2",
+        "--augment",
+        "ultrasound_strong",
+        "--root",
+        str(medmnist_root),
+        "--checkpoint",
+        str(ckpt),
+        "--json",
+        str(out),
+        "--quiet",
+    ]
     assert train.main(argv) == 0
     report = json.loads(out.read_text())
     assert report["members"] == 2 and report["member_seeds"] == [3, 1003]
@@ -337,17 +444,28 @@ def test_command_ensemble_averages_members_and_checkpoints_each(medmnist_root, t
         net.load_state_dict(torch.load(tmp_path / f"run.member{m}.pt", weights_only=True))
         members.append(train.predict(net, xt)[:, 1].numpy())
     mean = (members[0] + members[1]) / 2
-    assert report["test"]["auc"] == pytest.approx(metrics.auc(splits["test"][1].numpy(), mean), abs=1e-9)
+    assert report["test"]["auc"] == pytest.approx(
+        metrics.auc(splits["test"][1].numpy(), mean), abs=1e-9
+    )
     # a rerun with the same checkpoint loads both finished members and reports the same: the
     # histories (per-epoch seconds included) come from the files, which are not written again
     files = sorted(tmp_path.glob("run.member*.pt"))
-    assert [p.name for p in files] == ["run.member1.last.pt", "run.member1.pt", "run.member2.last.pt", "run.member2.pt"]
+    assert [p.name for p in files] == [
+        "run.member1.last.pt",
+        "run.member1.pt",
+        "run.member2.last.pt",
+        "run.member2.pt",
+    ]
     written = {p: p.stat().st_mtime_ns for p in files}
     again = tmp_path / "again.json"
     assert train.main(argv[:-3] + ["--json", str(again), "--quiet"]) == 0
     rerun = json.loads(again.read_text())
-    assert rerun["history"] == report["history"] and rerun["train_seconds"] == report["train_seconds"]
-    assert {k: v for k, v in rerun.items() if k != "command"} == {k: v for k, v in report.items() if k != "command"}
+    assert (
+        rerun["history"] == report["history"] and rerun["train_seconds"] == report["train_seconds"]
+    )
+    assert {k: v for k, v in rerun.items() if k != "command"} == {
+        k: v for k, v in report.items() if k != "command"
+    }
     assert {p: p.stat().st_mtime_ns for p in files} == written
 
 
@@ -361,24 +479,49 @@ def test_command_rejects_zero_members(capsys):
 def test_without_validation_the_last_weights_are_kept():
     saved = {}
     net = tiny_net()
-    history = train.fit(net, toy_task(), epochs=3, callback=lambda e, h: saved.update({e: snapshot(net)}), **FAST)
+    history = train.fit(
+        net, toy_task(), epochs=3, callback=lambda e, h: saved.update({e: snapshot(net)}), **FAST
+    )
     assert history.metric == "loss" and math.isnan(history.val_loss[-1])
     assert history.best_epoch == 3 and same_state(net.state_dict(), saved[3])
 
 
 def test_command_fixed_threshold_and_its_check(medmnist_root, tmp_path, capsys):
     out = tmp_path / "out.json"
-    code = train.main(["--data", "pneumoniamnist", "--epochs", "1", "--mode", "smoke", "--threshold", "0.3",
-                       "--augment", "none", "--root", str(medmnist_root), "--json", str(out), "--quiet"])
+    code = train.main(
+        [
+            "--data",
+            "pneumoniamnist",
+            "--epochs",
+            "1",
+            "--mode",
+            "smoke",
+            "--threshold",
+            "0.3",
+            "--augment",
+            "none",
+            "--root",
+            str(medmnist_root),
+            "--json",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     report = json.loads(out.read_text())
-    assert report["threshold"] == 0.3 and report["test"]["threshold"] == 0.3 and report["augmentation"] is None
+    assert (
+        report["threshold"] == 0.3
+        and report["test"]["threshold"] == 0.3
+        and report["augmentation"] is None
+    )
     assert report["threshold_rule"] == "fixed"
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_:
         train.main(["--threshold", "1.5"])
     assert exit_.value.code == 2
-    assert "--threshold" in (err := capsys.readouterr().err) and "probability between 0 and 1" in err
+    assert (
+        "--threshold" in (err := capsys.readouterr().err) and "probability between 0 and 1" in err
+    )
 
 
 def test_cli_interrupt_says_how_to_resume(monkeypatch, capsys):

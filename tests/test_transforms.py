@@ -59,6 +59,7 @@ def _centroids(w):
 
 # ---------------------------------------------------------------- shapes, dtypes, ranges, devices
 
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("t, out_size", ALL, ids=IDS)
 def test_shape_dtype_and_range_kept(t, out_size, dtype):
@@ -74,7 +75,11 @@ def test_shape_dtype_and_range_kept(t, out_size, dtype):
 @pytest.mark.parametrize("t, out_size", ALL, ids=IDS)
 def test_runs_on_the_device_of_the_batch(t, out_size, device):
     images, masks = _squares(device=device)
-    for generator in (_gen(0, device), _gen(0, "cpu"), None):  # device generator, CPU generator, global seed
+    for generator in (
+        _gen(0, device),
+        _gen(0, "cpu"),
+        None,
+    ):  # device generator, CPU generator, global seed
         out, out_mask = t(images, mask=masks, generator=generator)
         assert out.device.type == device and out_mask.device.type == device
 
@@ -91,6 +96,7 @@ def test_mask_shapes_come_back_as_given(shape):
 
 # ---------------------------------------------------------------- seeding and per-image parameters
 
+
 @pytest.mark.parametrize("t, out_size", ALL, ids=IDS)
 def test_same_seed_same_output_different_seed_different(t, out_size):
     if isinstance(t, T.RandomFlip):
@@ -101,7 +107,9 @@ def test_same_seed_same_output_different_seed_different(t, out_size):
     assert not torch.equal(a, c)
 
 
-@pytest.mark.parametrize("t", [t for t, _ in ALL if not isinstance(t, T.RandomFlip)], ids=lambda t: repr(t))
+@pytest.mark.parametrize(
+    "t", [t for t, _ in ALL if not isinstance(t, T.RandomFlip)], ids=lambda t: repr(t)
+)
 def test_each_image_gets_its_own_parameters(t):
     x = torch.rand(1, 1, 32, 32).expand(6, 1, 32, 32).contiguous()  # six copies of one image
     out = t(x, generator=_gen(3))
@@ -126,7 +134,14 @@ SPATIAL = [
     T.RandomFlip(p=0.5),
     T.RandomFlip(p=0.5, horizontal=False),
     T.RandomCrop(24, p=0.7),
-    T.Compose([T.RandomFlip(), T.RandomFlip(horizontal=False), T.RandomAffine(30, translate=0.1), T.RandomCrop(28)]),
+    T.Compose(
+        [
+            T.RandomFlip(),
+            T.RandomFlip(horizontal=False),
+            T.RandomAffine(30, translate=0.1),
+            T.RandomCrop(28),
+        ]
+    ),
 ]
 
 
@@ -151,8 +166,11 @@ def test_mask_keeps_integer_labels(t):
     assert set(out_mask.unique().tolist()) == {0, 1, 2}
 
 
-@pytest.mark.parametrize("t", [T.RandomNoise(0.1), T.RandomContrast((0.5, 1.5)), T.RandomBrightness(0.3)],
-                         ids=lambda t: type(t).__name__)
+@pytest.mark.parametrize(
+    "t",
+    [T.RandomNoise(0.1), T.RandomContrast((0.5, 1.5)), T.RandomBrightness(0.3)],
+    ids=lambda t: type(t).__name__,
+)
 def test_intensity_transforms_never_touch_the_mask(t):
     images, masks = _squares()
     _, out_mask = t(images, mask=masks, generator=_gen())
@@ -162,15 +180,27 @@ def test_intensity_transforms_never_touch_the_mask(t):
 @pytest.mark.parametrize("zoom", [None, torch.tensor([0.85, 1.0, 1.2])], ids=["no-zoom", "zoom"])
 def test_hand_written_grid_matches_torchvision_per_image(zoom):
     x = torch.rand(3, 1, 24, 40)
-    angle, dx, dy = torch.tensor([30.0, -45.0, 90.0]), torch.tensor([3.0, -2.5, 0.0]), torch.tensor([1.0, 4.0, -7.0])
+    angle, dx, dy = (
+        torch.tensor([30.0, -45.0, 90.0]),
+        torch.tensor([3.0, -2.5, 0.0]),
+        torch.tensor([1.0, 4.0, -7.0]),
+    )
     args = (angle, dx, dy, 24, 40) if zoom is None else (angle, dx, dy, 24, 40, zoom)
-    grid = torch.nn.functional.affine_grid(T._affine_theta(*args), [3, 1, 24, 40], align_corners=False)
+    grid = torch.nn.functional.affine_grid(
+        T._affine_theta(*args), [3, 1, 24, 40], align_corners=False
+    )
     ours = torch.nn.functional.grid_sample(x, grid, align_corners=False)
     for i in range(3):
         # torchvision's affine turns clockwise for a positive angle, its rotate counter-clockwise
         scale = 1.0 if zoom is None else zoom[i].item()
-        ref = tvf.affine(x[i], angle=-angle[i].item(), translate=[dx[i].item(), dy[i].item()], scale=scale,
-                         shear=[0.0, 0.0], interpolation=InterpolationMode.BILINEAR)
+        ref = tvf.affine(
+            x[i],
+            angle=-angle[i].item(),
+            translate=[dx[i].item(), dy[i].item()],
+            scale=scale,
+            shear=[0.0, 0.0],
+            interpolation=InterpolationMode.BILINEAR,
+        )
         assert torch.allclose(ours[i], ref, atol=1e-5)
 
 
@@ -184,8 +214,12 @@ def test_zoom_range_and_border_padding():
     # the area scales with zoom squared: between 0.64 and 1.56 of 81 pixels, and both ways occur
     assert min(areas) >= 0.64 * 81 - 12 and max(areas) <= 1.5625 * 81 + 12
     assert min(areas) < 81 < max(areas)
-    film = torch.full((4, 1, 16, 16), 0.6)  # an even grey film: border padding adds no black corners
-    moved = T.RandomAffine(10, translate=0.1, scale=(0.8, 0.9), padding="border")(film, generator=_gen())
+    film = torch.full(
+        (4, 1, 16, 16), 0.6
+    )  # an even grey film: border padding adds no black corners
+    moved = T.RandomAffine(10, translate=0.1, scale=(0.8, 0.9), padding="border")(
+        film, generator=_gen()
+    )
     assert torch.allclose(moved, film, atol=1e-5)
     black = T.RandomAffine(10, translate=0.1, scale=(0.8, 0.9))(film, generator=_gen())
     assert black.min() < 0.1  # the default fills with zeros
@@ -200,7 +234,9 @@ def test_strong_pipelines():
         images, masks = _squares(n=4)
         out, out_mask = pipeline(images, mask=masks, generator=_gen())
         assert out.shape == images.shape and out_mask.shape == masks.shape
-    assert repr(T.RandomAffine(5)) == "RandomAffine(degrees=5, translate=0.0, p=1.0)"  # as before zoom existed
+    assert (
+        repr(T.RandomAffine(5)) == "RandomAffine(degrees=5, translate=0.0, p=1.0)"
+    )  # as before zoom existed
     assert "scale=(0.85, 1.15), padding='border'" in repr(T.default_augmentation("mr", strong=True))
     with pytest.raises(ValueError, match="measured"):
         T.default_augmentation("ct", strong=True)
@@ -214,15 +250,23 @@ def test_random_crop_matches_slicing():
     x = torch.rand(5, 2, 20, 20)
     out = T.RandomCrop((8, 12))(x, generator=_gen())
     for o, xi in zip(out, x):
-        hits = [(t, l) for t in range(13) for l in range(9) if torch.equal(xi[:, t:t + 8, l:l + 12], o)]
+        hits = [
+            (t, l)
+            for t in range(13)
+            for l in range(9)
+            if torch.equal(xi[:, t : t + 8, l : l + 12], o)
+        ]
         assert hits, "each crop is a window of its own image"
 
 
 # ---------------------------------------------------------------- deterministic functions vs torch
 
+
 def test_rotate_90_equals_rot90():
     x = torch.rand(2, 1, 16, 16)
-    assert torch.allclose(T.rotate(x, 90)[..., 1:-1, 1:-1], torch.rot90(x, 1, (-2, -1))[..., 1:-1, 1:-1], atol=1e-5)
+    assert torch.allclose(
+        T.rotate(x, 90)[..., 1:-1, 1:-1], torch.rot90(x, 1, (-2, -1))[..., 1:-1, 1:-1], atol=1e-5
+    )
     mask = torch.randint(0, 4, (16, 16))
     assert torch.equal(T.rotate(mask, 90), torch.rot90(mask, 1, (-2, -1)))
 
@@ -268,7 +312,9 @@ def test_noise_sd_matches_request():
 def test_contrast_and_brightness_formulas():
     x = torch.rand(3, 1, 16, 16) * 0.4 + 0.3
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    assert torch.allclose(T.adjust_contrast(x, 1.5), (1.5 * x + (1 - 1.5) * mean).clamp(0, 1), atol=1e-6)
+    assert torch.allclose(
+        T.adjust_contrast(x, 1.5), (1.5 * x + (1 - 1.5) * mean).clamp(0, 1), atol=1e-6
+    )
     assert torch.allclose(T.adjust_contrast(x, 0.5), tvf.adjust_contrast(x, 0.5), atol=1e-6)
     assert torch.allclose(T.adjust_brightness(x, 0.2), x + 0.2)
     assert T.adjust_brightness(x, 0.9).max() == 1 and T.adjust_brightness(x, -0.9).min() == 0
@@ -279,9 +325,10 @@ def test_contrast_and_brightness_formulas():
 
 # ---------------------------------------------------------------- probability p
 
+
 def _centre_crop(x, size):
     top, left = (x.shape[-2] - size) // 2, (x.shape[-1] - size) // 2
-    return x[..., top:top + size, left:left + size]
+    return x[..., top : top + size, left : left + size]
 
 
 # RandomCrop's docstring: images not chosen get the centre crop, so a batch keeps one size, even with p=0.
@@ -303,10 +350,14 @@ def test_p_zero_is_identity_and_p_one_always_applies(t, out_size):
 
 def test_crop_not_chosen_is_the_centre_crop():
     images, masks = _squares(n=64)
-    images = images * 0.9 + 0.05 * torch.rand_like(images)  # every image its own, so each crop can be told apart
+    images = images * 0.9 + 0.05 * torch.rand_like(
+        images
+    )  # every image its own, so each crop can be told apart
     out, out_mask = T.RandomCrop(24, p=0.5)(images, mask=masks, generator=_gen(7))
     centre = torch.tensor([torch.equal(o, c) for o, c in zip(out, _centre_crop(images, 24))])
-    assert 10 < centre.sum() < 54  # about half kept the centre crop (a random one matches it 1 time in 81)
+    assert (
+        10 < centre.sum() < 54
+    )  # about half kept the centre crop (a random one matches it 1 time in 81)
     assert torch.equal(out_mask[centre], _centre_crop(masks, 24)[centre])
 
 
@@ -318,6 +369,7 @@ def test_p_selects_about_p_of_the_images():
 
 
 # ---------------------------------------------------------------- clinical safety and errors
+
 
 def test_chest_xray_default_has_no_flip():
     pipeline = T.default_augmentation("chest_xray")
@@ -353,4 +405,3 @@ def test_clear_errors():
         T.default_augmentation("pet")
     with pytest.raises(ValueError, match="probability"):
         T.RandomFlip(p=1.5)
-

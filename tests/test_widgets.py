@@ -40,6 +40,7 @@ def classes(widget: W.Widget) -> list[str]:
 
 # ---------------------------------------------------------------- window viewer --
 
+
 def test_window_viewer_starts_at_the_preset(phantom):
     hu, _ = phantom
     viewer = widgets.window_viewer(hu, preset="brain", title="phantom")
@@ -48,9 +49,13 @@ def test_window_viewer_starts_at_the_preset(phantom):
     assert isinstance(viewer, W.VBox) and "radlab-window-viewer" in classes(viewer)
     assert (c["level"].value, c["width"].value) == (brain.level, brain.width)
     stats = plot.window_stats(hu, brain.level, brain.width)
-    assert c["readout"].value == (f"W {brain.width:g} / L {brain.level:g} \u2014 {stats['below']:.0%} of pixels "
-                                  f"below (black), {stats['above']:.0%} above (white)")
-    assert c["picture"].value == plot.image_png(hu, window=(brain.level, brain.width), size=widgets.PICTURE_SIZE)
+    assert c["readout"].value == (
+        f"W {brain.width:g} / L {brain.level:g} \u2014 {stats['below']:.0%} of pixels "
+        f"below (black), {stats['above']:.0%} above (white)"
+    )
+    assert c["picture"].value == plot.image_png(
+        hu, window=(brain.level, brain.width), size=widgets.PICTURE_SIZE
+    )
 
 
 def test_moving_the_level_slider_redraws(phantom):
@@ -85,6 +90,7 @@ def test_window_viewer_explains_an_unknown_preset(phantom):
 
 # ------------------------------------------------------------ augment explorer --
 
+
 def test_augment_slider_changes_picture_and_readout(phantom, image):
     _, mask = phantom
     explorer = widgets.augment_explorer(image, mask=mask, seed=0)
@@ -105,7 +111,9 @@ def test_random_draw_is_deterministic_for_a_seed(image):
         out = []
         for _ in range(clicks):
             c["random"].click()
-            out.append({k: c[k].value for k in ("angle", "dx", "dy", "noise", "contrast", "brightness")})
+            out.append(
+                {k: c[k].value for k in ("angle", "dx", "dy", "noise", "contrast", "brightness")}
+            )
         return out
 
     first, second = draws(3)
@@ -129,6 +137,7 @@ def test_augment_explorer_asks_for_a_windowed_image(phantom):
 
 
 # ------------------------------------------------------------- conv playground --
+
 
 def test_conv_playground_reports_the_output_size(image):
     playground = widgets.conv_playground(image)
@@ -159,9 +168,13 @@ def test_conv_kernel_menu_and_learned_filter(image):
 
 # ---------------------------------------------------------------- static fallback --
 
+
 def test_display_data_carries_the_current_picture(phantom, image):
-    for widget in (widgets.window_viewer(phantom[0]), widgets.augment_explorer(image),
-                   widgets.conv_playground(image)):
+    for widget in (
+        widgets.window_viewer(phantom[0]),
+        widgets.augment_explorer(image),
+        widgets.conv_playground(image),
+    ):
         bundle = widget._repr_mimebundle_()
         assert "application/vnd.jupyter.widget-view+json" in bundle
         assert base64.b64decode(bundle["image/png"]) == widget.controls["picture"].value

@@ -36,8 +36,15 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 FIXTURE = "tests/fixtures/widgets_demo.ipynb"
 # notebook (relative to the project root) -> the widgets it must show
 NOTEBOOKS = {
@@ -76,7 +83,9 @@ def _server_env(tmp: Path) -> dict:
     for sub in ("config", "cache", "data", "runtime"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     settings = tmp / "lab-settings"
-    notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification = (
+        settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    )
     notification.parent.mkdir(parents=True)
     notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     # Render every cell (no virtual scrolling), so widgets far down a lesson are in the page.
@@ -84,9 +93,13 @@ def _server_env(tmp: Path) -> dict:
     tracker.parent.mkdir(parents=True)
     tracker.write_text(json.dumps({"windowingMode": "none"}))
     env.update(
-        HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_CACHE_HOME=str(home / "cache"),
-        XDG_DATA_HOME=str(home / "data"), XDG_RUNTIME_DIR=str(home / "runtime"),
-        JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(tmp / "lab-workspaces"),
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_RUNTIME_DIR=str(home / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp / "lab-workspaces"),
         RADLAB_MODE="smoke",  # RADLAB_DATA passes through unchanged
         # the kernel imports radlab from this checkout even when it is not pip-installed
         PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
@@ -100,14 +113,18 @@ def _wait_for_server(url: str, proc: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + SERVER_START_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"JupyterLab exited at once (code {proc.returncode}); its log:\n{log.read_text()[-3000:]}")
+            pytest.fail(
+                f"JupyterLab exited at once (code {proc.returncode}); its log:\n{log.read_text()[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.3)
-    pytest.fail(f"JupyterLab did not answer within {SERVER_START_S} s; its log:\n{log.read_text()[-3000:]}")
+    pytest.fail(
+        f"JupyterLab did not answer within {SERVER_START_S} s; its log:\n{log.read_text()[-3000:]}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -116,26 +133,44 @@ def lab(tmp_path_factory):
     if sync_playwright is None:
         pytest.skip("the Python package playwright is missing: pip install -e '.[dev]'")
     if not CHROMIUM.exists():
-        pytest.skip("Chromium is missing at /usr/bin/chromium: run `sudo bash .ci/install-browser.sh`")
+        pytest.skip(
+            "Chromium is missing at /usr/bin/chromium: run `sudo bash .ci/install-browser.sh`"
+        )
     if importlib.util.find_spec("jupyterlab") is None:
         pytest.skip("JupyterLab is not installed: pip install -e .")
     tmp = tmp_path_factory.mktemp("lab")
     root = tmp / "root"
-    if (ROOT / "notebooks").is_dir():  # the lessons and what sits beside them (figures), not checkpoints
-        shutil.copytree(ROOT / "notebooks", root / "notebooks",
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pt", "*.pth"))
+    if (
+        ROOT / "notebooks"
+    ).is_dir():  # the lessons and what sits beside them (figures), not checkpoints
+        shutil.copytree(
+            ROOT / "notebooks",
+            root / "notebooks",
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pt", "*.pth"),
+        )
     (root / "tests" / "fixtures").mkdir(parents=True)
     shutil.copy(ROOT / FIXTURE, root / FIXTURE)
     port, token = _free_port(), uuid.uuid4().hex
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # without it the server refuses to start as root
     log = tmp / "jupyterlab.log"
     started = time.monotonic()
     with open(log, "wb") as out:
-        proc = subprocess.Popen(command, cwd=root, env=_server_env(tmp), stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            command, cwd=root, env=_server_env(tmp), stdout=out, stderr=subprocess.STDOUT
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for_server(f"{base}/api/status?token={token}", proc, log)
@@ -154,7 +189,9 @@ def lab(tmp_path_factory):
 def browser(lab):
     """Debian's headless Chromium, launched by Playwright (no downloaded browser)."""
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         _log(f"Chromium {chromium.version}")
         try:
             yield chromium
@@ -190,7 +227,9 @@ def _press(widget, slider_index: int, key: str, times: int) -> str:
     handle.focus()
     for _ in range(times):
         handle.press(key)
-    return _changed(lambda: slider.locator(".widget-readout").inner_text(), before, "slider's own read-out")
+    return _changed(
+        lambda: slider.locator(".widget-readout").inner_text(), before, "slider's own read-out"
+    )
 
 
 def _until(check, what: str):
@@ -206,7 +245,10 @@ def _until(check, what: str):
 
 def _changed(get, old, what: str):
     """Wait until get() differs from old; return the new value."""
-    return _until(lambda: (lambda new: new if new != old else None)(get()), f"the {what} to change from {old!r}")
+    return _until(
+        lambda: (lambda new: new if new != old else None)(get()),
+        f"the {what} to change from {old!r}",
+    )
 
 
 def _number_after(text: str, label: str) -> float:
@@ -220,7 +262,8 @@ def _start(page, base: str, token: str, notebook: str) -> None:
     page.goto(f"{base}/lab/tree/{notebook}?reset&token={token}")
     # The toolbar says idle before a kernel exists; the status bar names the kernel once it is there.
     expect(page.locator("#jp-main-statusbar")).to_contain_text(
-        re.compile(r"\(ipykernel\) \| Idle"), timeout=SERVER_START_S * 1000)
+        re.compile(r"\(ipykernel\) \| Idle"), timeout=SERVER_START_S * 1000
+    )
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
 
@@ -262,6 +305,7 @@ def page(browser):
 
 # ----------------------------------------------------------- widget checks --
 
+
 def _check_window_viewer(page) -> None:
     viewer = page.locator(".radlab-window-viewer").first
     viewer.wait_for(state="attached", timeout=STEP_MS)
@@ -269,12 +313,20 @@ def _check_window_viewer(page) -> None:
     picture, text = _picture(viewer), _readout(viewer)
     level = _number_after(text, "L")
     slider_value = float(_press(viewer, 0, "ArrowRight", 5))  # the level slider, one HU per key
-    assert slider_value == level + 5, f"level slider went from {level} to {slider_value} on 5 x ArrowRight"
-    _until(lambda: _number_after(_readout(viewer), "L") == slider_value,
-           f"the window read-out to print L {slider_value:g} (it says {_readout(viewer)!r})")
-    picture = _changed(lambda: _picture(viewer), picture, "windowed picture after moving the level slider")
+    assert slider_value == level + 5, (
+        f"level slider went from {level} to {slider_value} on 5 x ArrowRight"
+    )
+    _until(
+        lambda: _number_after(_readout(viewer), "L") == slider_value,
+        f"the window read-out to print L {slider_value:g} (it says {_readout(viewer)!r})",
+    )
+    picture = _changed(
+        lambda: _picture(viewer), picture, "windowed picture after moving the level slider"
+    )
     text = _readout(viewer)
-    viewer.locator("select").select_option(index=viewer.locator("select option").count() - 1)  # another preset
+    viewer.locator("select").select_option(
+        index=viewer.locator("select option").count() - 1
+    )  # another preset
     _changed(lambda: _readout(viewer), text, "window read-out after choosing a preset")
     _changed(lambda: _picture(viewer), picture, "windowed picture after choosing a preset")
 
@@ -286,10 +338,16 @@ def _check_augment_explorer(page) -> None:
     picture, text = _picture(explorer), _readout(explorer)
     angle = _number_after(text, "rotation")
     slider_value = float(_press(explorer, 0, "ArrowRight", 5))  # rotation, one degree per key
-    assert slider_value == angle + 5, f"rotation slider went from {angle} to {slider_value} on 5 x ArrowRight"
-    _until(lambda: _number_after(_readout(explorer), "rotation") == slider_value,
-           f"the read-out to print rotation {slider_value:g} (it says {_readout(explorer)!r})")
-    picture = _changed(lambda: _picture(explorer), picture, "augmented picture after moving the rotation slider")
+    assert slider_value == angle + 5, (
+        f"rotation slider went from {angle} to {slider_value} on 5 x ArrowRight"
+    )
+    _until(
+        lambda: _number_after(_readout(explorer), "rotation") == slider_value,
+        f"the read-out to print rotation {slider_value:g} (it says {_readout(explorer)!r})",
+    )
+    picture = _changed(
+        lambda: _picture(explorer), picture, "augmented picture after moving the rotation slider"
+    )
     text = _readout(explorer)
     explorer.get_by_role("button", name=re.compile("New random draw")).click()
     _changed(lambda: _readout(explorer), text, "augmentation read-out after a random draw")
@@ -302,34 +360,52 @@ def _check_conv_playground(page) -> None:
     playground.scroll_into_view_if_needed()
     picture, text = _picture(playground), _readout(playground)
     stride = _press(playground, 0, "ArrowRight", 1)  # stride 1 -> 2
-    _until(lambda: f")//{stride} + 1" in _readout(playground),
-           f"the read-out to use stride {stride} (it says {_readout(playground)!r})")
+    _until(
+        lambda: f")//{stride} + 1" in _readout(playground),
+        f"the read-out to use stride {stride} (it says {_readout(playground)!r})",
+    )
     assert _readout(playground) != text
-    _changed(lambda: _picture(playground), picture, "convolution output after moving the stride slider")
+    _changed(
+        lambda: _picture(playground), picture, "convolution output after moving the stride slider"
+    )
 
 
-WIDGET_CLASSES = {"window": "window-viewer", "augment": "augment-explorer", "conv": "conv-playground"}
-CHECKS = {"window": _check_window_viewer, "augment": _check_augment_explorer, "conv": _check_conv_playground}
+WIDGET_CLASSES = {
+    "window": "window-viewer",
+    "augment": "augment-explorer",
+    "conv": "conv-playground",
+}
+CHECKS = {
+    "window": _check_window_viewer,
+    "augment": _check_augment_explorer,
+    "conv": _check_conv_playground,
+}
 
 
 @pytest.mark.parametrize("notebook", list(NOTEBOOKS))
 def test_widgets_react_in_jupyterlab(lab, page, notebook):
     """The notebook runs without error in JupyterLab, and each widget reacts to its controls."""
     if not (ROOT / notebook).is_file():
-        pytest.skip(f"{notebook} is not written yet; the fixture notebook covers the widgets meanwhile")
+        pytest.skip(
+            f"{notebook} is not written yet; the fixture notebook covers the widgets meanwhile"
+        )
     base, token, log = lab
     t0 = time.monotonic()
     passed = False
     try:
         _start(page, base, token, notebook)
-        _log(f"{notebook}: page loaded, kernel idle, Run All clicked: {time.monotonic() - t0:.1f} s")
+        _log(
+            f"{notebook}: page loaded, kernel idle, Run All clicked: {time.monotonic() - t0:.1f} s"
+        )
         _wait_until_run(page, notebook, RUN_S.get(notebook, LESSON_RUN_S))
         _log(f"{notebook}: finished running: {time.monotonic() - t0:.1f} s")
         for kind in NOTEBOOKS[notebook]:
             CHECKS[kind](page)
         _log(f"{notebook}: widgets checked: {time.monotonic() - t0:.1f} s")
         passed = True
-        if os.environ.get("RADLAB_SCREENSHOTS"):  # a folder: keep a picture of each widget to look at
+        if os.environ.get(
+            "RADLAB_SCREENSHOTS"
+        ):  # a folder: keep a picture of each widget to look at
             shots = Path(os.environ["RADLAB_SCREENSHOTS"])
             shots.mkdir(parents=True, exist_ok=True)
             for kind in NOTEBOOKS[notebook]:
