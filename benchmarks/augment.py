@@ -7,7 +7,7 @@ default chest X-ray pipeline, the full pipeline (every transform, with a mask),
 and the training step, and their ratios.
 
 Run:
-    PYTHONPATH=. python3 benchmarks/augment.py [--batch 256] [--size 64] [--repeats 15] [--device cpu]
+    PYTHONPATH=. python3 benchmarks/augment.py --batch 256 --size 64 --repeats 15 --device cpu
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ def main() -> None:
     print(f"augment, full pipeline with mask     : {full_ms:8.2f} ms per batch")
     print(f"training step ({model_name}) : {step_ms:8.2f} ms per batch")
     print(
-        f"ratio chest_xray / step : {chest_ms / step_ms:.3f}   ratio full / step : {full_ms / step_ms:.3f}"
+        f"ratio chest_xray / step : {chest_ms / step_ms:.3f}   "
+        f"ratio full / step : {full_ms / step_ms:.3f}"
     )
     print(
         "goal met (augmenting costs less than a training step):", max(chest_ms, full_ms) < step_ms

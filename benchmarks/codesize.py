@@ -34,6 +34,19 @@ def longest_functions(top: int = 5) -> list[tuple[str, int]]:
     return sorted(found, key=lambda item: -item[1])[:top]
 
 
+def longest_bodies(top: int = 5) -> list[tuple[str, int]]:
+    """The longest function bodies: lines of code after the signature and the docstring."""
+    found = []
+    for path in sorted(ROOT.glob("radlab/*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                body = node.body
+                if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                    body = body[1:] or body  # a function that is only a docstring: count it
+                found.append((f"{path.stem}.{node.name}", node.end_lineno - body[0].lineno + 1))
+    return sorted(found, key=lambda item: -item[1])[:top]
+
+
 def lesson_code_lines() -> dict[str, int]:
     """Non-blank lines of code cells in each lesson notebook."""
     import nbformat
@@ -53,6 +66,7 @@ def main() -> None:
     result = {
         "modules": module_lines(),
         "longest_functions": longest_functions(),
+        "longest_bodies": longest_bodies(),
         "lessons": lesson_code_lines(),
     }
     if args.json:
@@ -66,9 +80,13 @@ def main() -> None:
         for name, n in rows.items():
             print(f"  {name:38s} {n:5d}")
         print(f"  {'total':38s} {sum(rows.values()):5d}")
-    print("longest functions:")
-    for name, n in result["longest_functions"]:
-        print(f"  {name:38s} {n:5d}")
+    for title, key in (
+        ("longest functions (all lines)", "longest_functions"),
+        ("longest function bodies (without signature and docstring)", "longest_bodies"),
+    ):
+        print(f"{title}:")
+        for name, n in result[key]:
+            print(f"  {name:38s} {n:5d}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The accuracy targets: 5 seeds of ``python -m radlab.train`` on PneumoniaMNIST and BreastMNIST at 28 px.
+"""Accuracy targets: 5 seeds of ``python -m radlab.train`` on PneumoniaMNIST and BreastMNIST, 28 px.
 
 Each run trains on the train split, picks the epoch and the decision
 threshold on the validation split only, and scores the test split once. This
@@ -69,7 +69,10 @@ def _as_list(value) -> list:
 
 def summarize(data: str, reports: list[dict]) -> dict:
     """Means over the seeds of what the targets are about."""
-    pick = lambda split, key: [r[split][key] for r in reports]
+
+    def pick(split: str, key: str) -> list:
+        return [r[split][key] for r in reports]
+
     target = TARGETS.get(data, {})
     auc, acc = statistics.mean(pick("test", "auc")), statistics.mean(pick("test", "accuracy"))
     seconds = statistics.mean(r["train_seconds"] for r in reports)
@@ -104,12 +107,14 @@ def summarize(data: str, reports: list[dict]) -> dict:
 def print_table(rows: list[dict]) -> None:
     """One line per data set, then the targets and the command."""
     print(
-        f"\n{'data':<16}{'test AUC':>18}{'test acc.':>18}{'val AUC':>18}{'s/seed':>8}{'epochs':>8}{'img/s':>8}"
+        f"\n{'data':<16}{'test AUC':>18}{'test acc.':>18}{'val AUC':>18}"
+        f"{'s/seed':>8}{'epochs':>8}{'img/s':>8}"
     )
     for r in rows:
         print(
             f"{r['data']:<16}{r['test_auc']:>18}{r['test_accuracy']:>18}{r['val_auc']:>18}"
-            f"{r['train_seconds']:>8.1f}{statistics.mean(r['epochs_run']):>8.1f}{r['images_per_sec']:>8.0f}"
+            f"{r['train_seconds']:>8.1f}{statistics.mean(r['epochs_run']):>8.1f}"
+            f"{r['images_per_sec']:>8.0f}"
         )
     for r in rows:
         t = TARGETS.get(r["data"])
@@ -120,7 +125,8 @@ def print_table(rows: list[dict]) -> None:
                 f"<= {t['seconds']} s/seed: {verdict}"
             )
         print(
-            f"  seeds {r['seeds']} on {r['device']} ({r['threads']} threads), {r['members']} model(s) per seed, "
+            f"  seeds {r['seeds']} on {r['device']} ({r['threads']} threads), "
+            f"{r['members']} model(s) per seed, "
             f"best epochs {r['best_epoch']}, thresholds {r['threshold']}"
         )
         print(f"  command: {r['command']}")
@@ -153,16 +159,16 @@ def main(argv=None) -> int:
             reports.append(run_seed(data, seed, out, extra))
             r = reports[-1]
             print(
-                f"{data} seed {seed}: test AUC {r['test']['auc']:.4f} acc {r['test']['accuracy']:.4f} "
-                f"(val AUC {r['val']['auc']:.4f}), {r['train_seconds']:.1f} s, {r['epochs_run']} epochs "
+                f"{data} seed {seed}: test AUC {r['test']['auc']:.4f} "
+                f"acc {r['test']['accuracy']:.4f} (val AUC {r['val']['auc']:.4f}), "
+                f"{r['train_seconds']:.1f} s, {r['epochs_run']} epochs "
                 f"({r.get('members', 1)} model(s))",
                 flush=True,
             )
         rows.append(summarize(data, reports))
     print_table(rows)
-    print(
-        f"per-seed reports: {out}   (rerun: python benchmarks/targets.py {shlex.join(argv or sys.argv[1:])})"
-    )
+    rerun = f"python benchmarks/targets.py {shlex.join(argv or sys.argv[1:])}"
+    print(f"per-seed reports: {out}   (rerun: {rerun})")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
     return 0

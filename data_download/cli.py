@@ -3,8 +3,12 @@
 Examples (the data root defaults to ``RADLAB_DATA`` or a per-user cache folder)::
 
     python -m data_download list
+    python -m data_download list --urls        # each file's address and MD5, to fetch by hand
     python -m data_download medmnist pneumoniamnist breastmnist --size 28
     python -m data_download verify --root /data/radlab
+
+A mistake in the command (an unknown data set, a size that does not exist, an
+unknown option) prints one line saying what to type instead and exits with 2.
 
 Addresses and MD5 checksums come from ``radlab.data`` (one table for the whole
 project). ``--base-url`` or the environment variable ``RADLAB_DOWNLOAD_BASE_URL``
@@ -28,13 +32,15 @@ from .fetch import RETRIES, TIMEOUT_S, DownloadFailed, fetch
 __all__ = ["BASE_URL_ENV", "main"]
 
 BASE_URL_ENV = "RADLAB_DOWNLOAD_BASE_URL"
-LIST_CHECK_MAX_BYTES = (
-    100 * 2**20
-)  # `list` hashes unchecked files up to this size (a second or less)
+LIST_CHECK_MAX_BYTES = 100 * 2**20  # `list` hashes unchecked files up to this size (< 1 s)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the download command with ``argv`` (default: the command line); returns the exit code."""
+    """Run the download command with ``argv`` (default: the command line); returns the exit code.
+
+    0: done; 1: a download failed or a file is damaged; 2: a mistake in the command;
+    130: stopped with Ctrl-C.
+    """
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
@@ -45,19 +51,42 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    except BrokenPipeError:  # the reader stopped early, e.g. `list --urls | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage block), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m data_download",
         description="Fetch and check the course's data sets (MedMNIST 2D, official Zenodo files).",
+        allow_abbrev=False,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="{list,medmnist,verify}")
     root_help = "data root holding medmnist/ (default: RADLAB_DATA or the per-user cache folder)"
-    show = sub.add_parser("list", help="what can be fetched, and what is already here")
+    base_help = f"replace the Zenodo folder (default: ${BASE_URL_ENV} or the official one)"
+    base_url = os.environ.get(BASE_URL_ENV) or None
+    show = sub.add_parser(
+        "list", help="what can be fetched, and what is already here", allow_abbrev=False
+    )
     show.add_argument("--root", type=Path, help=root_help)
+    show.add_argument(
+        "--urls",
+        action="store_true",
+        help="print each file's download address and MD5 instead, to fetch it by hand",
+    )
+    show.add_argument("--base-url", default=base_url, help=base_help)
     show.set_defaults(run=_cmd_list)
-    get = sub.add_parser("medmnist", help="fetch MedMNIST files (checked against their MD5)")
+    get = sub.add_parser(
+        "medmnist", help="fetch MedMNIST files (checked against their MD5)", allow_abbrev=False
+    )
     get.add_argument(
         "names",
         nargs="+",
@@ -68,11 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         "--size", type=int, default=28, help="pixels per side: 28 (default), 64, 128, 224"
     )
     get.add_argument("--root", type=Path, help=root_help)
-    get.add_argument(
-        "--base-url",
-        default=os.environ.get(BASE_URL_ENV) or None,
-        help=f"replace the Zenodo folder (default: ${BASE_URL_ENV} or the official one)",
-    )
+    get.add_argument("--base-url", default=base_url, help=base_help)
     get.add_argument(
         "--retries", type=int, default=RETRIES, help=f"extra tries (default {RETRIES})"
     )
@@ -81,14 +106,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     get.add_argument("--quiet", action="store_true", help="no progress bar")
     get.set_defaults(run=_cmd_medmnist)
-    check = sub.add_parser("verify", help="check every file present against its MD5")
+    check = sub.add_parser(
+        "verify", help="check every file present against its MD5", allow_abbrev=False
+    )
     check.add_argument("--root", type=Path, help=root_help)
     check.set_defaults(run=_cmd_verify)
     return parser
-
-
-def _root(args) -> Path:
-    return Path(args.root).expanduser() if args.root is not None else config.data_root()
 
 
 def _human(nbytes: int | None) -> str:
@@ -115,7 +138,9 @@ def _status(row: dict) -> str:
 
 
 def _cmd_list(args) -> int:
-    root = _root(args)
+    root = config.data_root(args.root)
+    if args.urls:
+        return _list_urls(root, args.base_url)
     print(f"MedMNIST 2D files (official Zenodo record 10519652) under {root / 'medmnist'}")
     print(f"{'name':<15} {'size':>4}  {'file':<23} {'bytes':>10}  status")
     for row in rd.inventory(root):
@@ -124,12 +149,32 @@ def _cmd_list(args) -> int:
         else:
             amount = "~" + _human(rd.card(row["name"]).estimated_bytes(row["size"]))
         print(
-            f"{row['name']:<15} {row['size']:>4}  {row['filename']:<23} {amount:>10}  {_status(row)}"
+            f"{row['name']:<15} {row['size']:>4}  {row['filename']:<23} {amount:>10}  "
+            f"{_status(row)}"
         )
     print("~ = uncompressed estimate; the exact size is known once the file is here.")
     print(
-        f"Fetch one with: python -m data_download medmnist NAME --size N --root {shlex.quote(str(root))}"
+        "Fetch one with: python -m data_download medmnist NAME --size N "
+        f"--root {shlex.quote(str(root))}"
     )
+    print("Without a network here: python -m data_download list --urls (to fetch them by hand)")
+    return 0
+
+
+def _list_urls(root: Path, base_url: str | None) -> int:
+    """Every file's download address and MD5, and where to put it: fetching by hand."""
+    folder = root / "medmnist"
+    source = f"mirror {base_url}" if base_url else "official Zenodo record 10519652"
+    print(f"MedMNIST 2D files: download address and MD5 of each ({source}).")
+    print(
+        f"Save a file into {folder} under its file name (the last part of the address, "
+        "before '?'), then check it with: "
+        f"python -m data_download verify --root {shlex.quote(str(root))}"
+    )
+    print(f"{'name':<15} {'size':>4}  {'md5':<32}  address")
+    for row in rd.inventory(root):
+        url = rd.card(row["name"]).url(row["size"], base_url)
+        print(f"{row['name']:<15} {row['size']:>4}  {row['md5']:<32}  {url}")
     return 0
 
 
@@ -143,9 +188,9 @@ def _cmd_medmnist(args) -> int:
         for c in cards:
             c.file(args.size)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"python -m data_download: error: {exc}", file=sys.stderr)
         return 2
-    root = _root(args)
+    root = config.data_root(args.root)
     for c in cards:
         try:
             _fetch_one(c, args.size, root, args)
@@ -193,13 +238,14 @@ def _fetch_one(c: rd.DatasetCard, size: int, root: Path, args) -> None:
 
 
 def _cmd_verify(args) -> int:
-    root = _root(args)
+    root = config.data_root(args.root)
     damaged = good = 0
     for row in rd.inventory(root):
         command = rd.download_command(row["name"], row["size"], root)
         if row["partial"] is not None:
             print(
-                f"partial  {row['filename']}.part: an interrupted download; resume it with: {command}"
+                f"partial  {row['filename']}.part: an interrupted download; "
+                f"resume it with: {command}"
             )
         if not row["present"]:
             continue

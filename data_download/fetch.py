@@ -1,4 +1,4 @@
-"""Fetch one file over HTTP (standard library only): progress bar, resume, bounded retries, MD5 check.
+"""Fetch one file over HTTP (standard library only): progress, resume, bounded retries, MD5.
 
 The bytes go into ``<file>.part``; an interrupted transfer is resumed from
 where it stopped with an HTTP ``Range`` request. Only a file whose MD5 matches
@@ -128,7 +128,7 @@ def _transfer(url: str, part: Path, timeout: float, progress: bool) -> None:
 
 
 def _refused(exc: urllib.error.HTTPError, url: str, part: Path, have: int) -> None:
-    """Handle an HTTP error answer: 416 (part already whole or too long), 5xx (retry), others (stop)."""
+    """Handle an HTTP error: 416 (part already whole, or too long), 5xx (retry), others (stop)."""
     exc.close()
     if exc.code == 416 and have:
         match = _RANGE.match(exc.headers.get("Content-Range", ""))
@@ -208,9 +208,10 @@ def _finish(part: Path, dest: Path, md5: str, manual: str) -> None:
         part.unlink(missing_ok=True)
         raise DownloadFailed(
             _paragraph(
-                f"The downloaded file's MD5 checksum is {got}, not the expected {md5}: the copy is "
-                f"damaged or is not the official file. It was deleted, and nothing was saved as {dest}. "
-                "Run the same command again; if this repeats, the server or a proxy is altering the file.",
+                f"The downloaded file's MD5 checksum is {got}, not the expected {md5}: the copy "
+                "is damaged or is not the official file. It was deleted, and nothing was saved "
+                f"as {dest}. Run the same command again; if this repeats, the server or a proxy "
+                "is altering the file.",
                 manual,
             )
         )

@@ -2,19 +2,22 @@
 
 Use it as ``import radlab as rl``; each idea lives in one module:
 
-=================  ==========================================================
+================== ===================================================================
 ``rl.config``      run mode (smoke / cpu / gpu), device, seed, data root
 ``rl.dicom``       read DICOM, Hounsfield units, window/level presets, series
-``rl.data``        MedMNIST data sets (card, checksum, tensors)
+``rl.data``        MedMNIST data sets (card, checksum, tensors), stand-ins, patient splits
 ``rl.phantoms``    synthetic CT phantoms in HU with exact ground truth
+``rl.ct_physics``  CT noise and dose, reconstruction kernels, slice thickness
 ``rl.transforms``  batched augmentation, image and mask moved together
 ``rl.models``      the small lesson CNN and the review's architectures
 ``rl.metrics``     sensitivity, ROC/AUC, PPV/NPV, Dice, c-index, bootstrap
-``rl.train``       ``fit``: one readable training loop with checkpoints
+``rl.train``       ``fit`` and ``predict``: one readable training loop
+``rl.checkpoints`` atomic files; checkpoints that resume an interrupted run
+``rl.study``       train, choose on validation, test once (``python -m radlab.train``)
 ``rl.plot``        figures with their window in the title
 ``rl.widgets``     interactive viewers (thin wrappers over ``rl.plot``)
 ``rl.claims``      a lesson's measured numbers and the claims they support
-=================  ==========================================================
+================== ===================================================================
 
 Modules load on first use, so ``import radlab`` itself is instant.
 """
@@ -31,10 +34,13 @@ _MODULES = (
     "dicom",
     "data",
     "phantoms",
+    "ct_physics",
     "transforms",
     "models",
     "metrics",
     "train",
+    "checkpoints",
+    "study",
     "plot",
     "widgets",
     "course",

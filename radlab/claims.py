@@ -26,6 +26,7 @@ import os
 from pathlib import Path
 
 from . import config
+from .checkpoints import atomic_write_text
 
 __all__ = ["ClaimNotSupported", "Lesson", "lesson"]
 
@@ -99,10 +100,7 @@ class Lesson:
         if not folder:
             return None
         path = Path(folder) / f"{self.name}.claims.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.as_dict(), indent=2))
-        tmp.replace(path)
+        atomic_write_text(path, json.dumps(self.as_dict(), indent=2))  # never half a record
         return path
 
 

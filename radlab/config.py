@@ -1,7 +1,9 @@
 """The one place that decides the run mode, the device, the seed and the data root.
 
 Every lesson and every part of `radlab` asks this module; nothing else reads
-the environment variables below.
+the environment variables below. It also holds the one way a tensor becomes a
+NumPy array (``to_numpy``, ``to_slice``), so every module copies data to the
+CPU the same way.
 
 - ``RADLAB_MODE``: ``smoke`` (tests and CI, seconds per lesson), ``cpu`` (a
   laptop, a few minutes per lesson) or ``gpu`` (the full lesson). Default:
@@ -39,6 +41,8 @@ __all__ = [
     "seed_everything",
     "data_root",
     "summary",
+    "to_numpy",
+    "to_slice",
 ]
 
 MODES = ("smoke", "cpu", "gpu")
@@ -105,8 +109,16 @@ def seed_everything(value: int | None = None) -> int:
     return value
 
 
-def data_root() -> Path:
-    """Folder holding downloaded data sets: ``RADLAB_DATA`` or a per-user cache folder."""
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """Folder holding downloaded data sets: ``root`` if given, else ``RADLAB_DATA``, else a cache.
+
+    Args:
+        root: a folder chosen by the caller (``~`` is expanded); None means the
+            ``RADLAB_DATA`` environment variable, or else the per-user cache folder
+            (``~/.cache/radlab``, ``%LOCALAPPDATA%\\radlab`` on Windows).
+    """
+    if root is not None:
+        return Path(root).expanduser()
     env = os.environ.get("RADLAB_DATA", "").strip()
     if env:
         return Path(env).expanduser()
@@ -131,3 +143,42 @@ def summary() -> dict:
         "seed": seed(),
         "data_root": str(data_root()),
     }
+
+
+def to_numpy(x) -> np.ndarray:
+    """A NumPy array from a tensor (any device, detached, copied to the CPU), an array or a list.
+
+    Args:
+        x: a torch tensor, a NumPy array, a list or a number. Tensors in float16 or
+            bfloat16 come back as float32 (NumPy has no bfloat16); every other dtype
+            is kept. Anything else goes through ``np.asarray``.
+    """
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu()
+        if x.dtype in (torch.float16, torch.bfloat16):
+            x = x.float()
+        return x.numpy()
+    return np.asarray(x)
+
+
+def to_slice(x, what: str = "image") -> np.ndarray:
+    """One 2D slice as float32 NumPy (H, W), from an (H, W) or (1, H, W) array or tensor.
+
+    Args:
+        x: the slice; a tensor may sit on any device.
+        what: what the slice is ("image", "mask", "kernel"), named in the error.
+
+    Raises:
+        ValueError: for anything but one slice (a volume, a batch, a colour picture),
+            saying how to pick one.
+    """
+    array = np.asarray(to_numpy(x), dtype=np.float32)
+    if array.ndim == 3 and array.shape[0] == 1:
+        array = array[0]  # (1, H, W): one channel
+    if array.ndim != 2:
+        raise ValueError(
+            f"The {what} has shape {tuple(array.shape)}; one 2D slice is needed, shaped (H, W) "
+            "or (1, H, W). For a volume pick a slice first, e.g. volume[40]; for a batch, "
+            "image[0]."
+        )
+    return array

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from . import config
 
-__all__ = ["find_notebooks", "lessons", "run_lesson", "main"]
+__all__ = ["PLAN", "UsageError", "find_notebooks", "lessons", "run_lesson", "main"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colour codes in tracebacks
 TIMEOUT = {"smoke": 300, "cpu": 1800, "gpu": 3600}  # seconds allowed per cell
@@ -50,23 +50,89 @@ def find_notebooks(folder: str | Path | None = None) -> Path:
     )
 
 
+# The course plan: every lesson number and its subject, written or not yet.
+PLAN = {
+    "00": "start here",
+    "01": "input data",
+    "02": "augmentation",
+    "03": "CNN building blocks",
+    "04": "training",
+    "05": "overfitting",
+    "06": "evaluation",
+    "07": "architectures",
+    "08": "images as teaching data",
+    "09": "transfer learning",
+    "10": "clinical cases",
+    "11": "limitations",
+}
+
+
+class UsageError(ValueError):
+    """A mistake in how the command was called; its message says what to type instead."""
+
+
 def lessons(folder: Path, only: list[str] | None = None) -> list[Path]:
-    """Lesson notebooks in course order; ``only`` picks by number or name (``01``, ``01_input_data``)."""
+    """Lesson notebooks in course order, all of them or those picked by ``only``.
+
+    Args:
+        folder: the folder holding the lesson notebooks.
+        only: lesson numbers or names, e.g. ``["02", "03"]``, ``["2,3"]``, ``["01_input_data"]``;
+            comma lists are split and the leading zero may be left out.
+
+    Raises :class:`UsageError` naming a lesson that is not there (and saying so when it is
+    planned but not written yet).
+    """
     found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
     if not only:
         return found
-    picked = [
-        p for p in found if any(p.stem == o or p.stem.startswith(o.rstrip("_") + "_") for o in only)
-    ]
-    if not picked:
-        names = ", ".join(p.stem for p in found)
-        raise SystemExit(f"No lesson matches --only {' '.join(only)}. Lessons: {names}")
-    return picked
+    picked: set[Path] = set()
+    for token in _tokens(only):
+        matches = [p for p in found if _matches(p.stem, token)]
+        if not matches:
+            raise UsageError(_missing_lesson(token, found))
+        picked.update(matches)
+    return [p for p in found if p in picked]
+
+
+def _tokens(only: list[str]) -> list[str]:
+    """Split ``["02,03", "4"]`` into ``["02", "03", "04"]``: commas, spaces, no leading zero."""
+    tokens = [t.strip() for item in only for t in str(item).replace(",", " ").split()]
+    tokens = [t.removesuffix(".ipynb") for t in tokens if t]
+    if not tokens:
+        raise UsageError("--only needs lesson numbers, e.g. --only 02,03 or --only 2 3")
+    return [t.zfill(2) if t.isdigit() else t for t in tokens]
+
+
+def _matches(stem: str, token: str) -> bool:
+    """True when ``token`` names lesson ``stem`` by number, full name or name without number."""
+    number, _, name = stem.partition("_")
+    return token in (number, stem, name)
+
+
+def _missing_lesson(token: str, found: list[Path]) -> str:
+    """The one-line message for a lesson that is not in the folder."""
+    present = _number_ranges([p.stem[:2] for p in found]) or "none"
+    if token in PLAN:
+        return f"lesson {token} ({PLAN[token]}) is not written yet; lessons present: {present}"
+    names = ", ".join(p.stem for p in found)
+    return f"no lesson {token!r} in this course; lessons present: {present} ({names})"
+
+
+def _number_ranges(numbers: list[str]) -> str:
+    """``["00", "01", "02", "05"]`` as ``"00-02, 05"``."""
+    values = sorted({int(n) for n in numbers})
+    runs: list[list[int]] = []
+    for v in values:
+        if runs and v == runs[-1][-1] + 1:
+            runs[-1].append(v)
+        else:
+            runs.append([v])
+    return ", ".join(f"{r[0]:02d}" if len(r) == 1 else f"{r[0]:02d}-{r[-1]:02d}" for r in runs)
 
 
 @contextlib.contextmanager
 def _lesson_environment(mode: str, out: Path, tmp: Path):
-    """Set what the lesson kernels inherit (run mode, claims folder, kernel path); restore it after."""
+    """Set what the lesson kernels inherit (run mode, claims folder, kernel path); then restore."""
     values = {
         "RADLAB_MODE": mode,
         "RADLAB_CLAIMS_DIR": str(out),
@@ -85,7 +151,10 @@ def _lesson_environment(mode: str, out: Path, tmp: Path):
 
 
 def _current_kernel(tmp: Path) -> str:
-    """Register (under ``tmp``, on JUPYTER_PATH) a kernel that runs *this* Python, so lessons see the same packages."""
+    """Register a kernel that runs *this* Python, so that lessons see the same packages.
+
+    The kernel spec goes under ``tmp``, which is on JUPYTER_PATH while lessons run.
+    """
     spec = tmp / "kernels" / "radlab-current"
     spec.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
@@ -141,11 +210,11 @@ def run_lesson(
 
 
 def _run(args: argparse.Namespace) -> int:
-    mode = args.mode or config.mode()
-    folder = find_notebooks(args.notebooks)
+    """Run the lessons picked; 0 when all passed, 1 when one failed."""
+    mode = _mode(args.mode)
+    picked = lessons(_notebooks(args.notebooks), args.only)
     out = Path(args.out or Path("course-output") / mode).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    picked = lessons(folder, args.only)
     print(f"Running {len(picked)} lesson(s) in {mode!r} mode; output in {out}")
     print(f"{'lesson':<28}{'status':<10}{'seconds':>9}  claims held")
     failed = 0
@@ -159,9 +228,8 @@ def _run(args: argparse.Namespace) -> int:
             status, seconds = run_lesson(path, out, kernel=kernel, mode=mode, update=args.update)
             failed += status != "ok"
             head, _, reason = status.partition(": ")
-            print(
-                f"{path.stem:<28}{head:<10}{seconds:>9.1f}  {_claims_summary(out / f'{path.stem}.claims.json')}"
-            )
+            claims = _claims_summary(out / f"{path.stem}.claims.json")
+            print(f"{path.stem:<28}{head:<10}{seconds:>9.1f}  {claims}")
             if reason:
                 print(f"    {reason}")
             sys.stdout.flush()
@@ -169,26 +237,56 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _mode(asked: str | None) -> str:
+    """The run mode: ``--mode``, else ``RADLAB_MODE`` (a wrong value is the user's mistake)."""
+    try:
+        return asked or config.mode()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _notebooks(folder: str | None) -> Path:
+    """:func:`find_notebooks`, a missing folder reported as the user's mistake."""
+    try:
+        return find_notebooks(folder)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _list(args: argparse.Namespace) -> int:
-    for path in lessons(find_notebooks(args.notebooks)):
+    for path in lessons(_notebooks(args.notebooks)):
         print(path.stem)
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage block), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m radlab.course", description="Run the course's lessons headless."
+    parser = _Parser(
+        prog="python -m radlab.course",
+        description="Run the course's lessons headless.",
+        allow_abbrev=False,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="execute lessons and write notebooks, HTML and claims")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{run,list}")
+    run = sub.add_parser(
+        "run", help="execute lessons and write notebooks, HTML and claims", allow_abbrev=False
+    )
     run.add_argument(
         "--mode",
         choices=config.MODES,
         help="run mode (default: RADLAB_MODE, else gpu with CUDA, else cpu)",
     )
     run.add_argument(
-        "--only", nargs="+", metavar="LESSON", help="lesson numbers or names, e.g. --only 00 01"
+        "--only",
+        nargs="+",
+        metavar="LESSON",
+        help="lesson numbers or names, e.g. --only 02,03 or --only 2 3 or --only 01_input_data",
     )
     run.add_argument("--out", help="output folder (default: course-output/<mode>)")
     run.add_argument(
@@ -200,11 +298,15 @@ def main(argv: list[str] | None = None) -> int:
         help="also write the outputs back into the lesson notebooks",
     )
     run.set_defaults(func=_run)
-    ls = sub.add_parser("list", help="list the lessons")
+    ls = sub.add_parser("list", help="list the lessons", allow_abbrev=False)
     ls.add_argument("--notebooks", help="folder holding the lesson notebooks")
     ls.set_defaults(func=_list)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

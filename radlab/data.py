@@ -1,4 +1,4 @@
-"""MedMNIST data sets: one table of cards (task, labels, splits, licence, citation, files), a loader.
+"""MedMNIST data sets: a table of cards (task, labels, splits, licence, files), loaders, splits.
 
 Every 2D MedMNIST data set is described by a :class:`DatasetCard` in
 :data:`CARDS`; print a card to read it. The files themselves are the official
@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -60,6 +61,13 @@ __all__ = [
     "inventory",
     "medmnist",
     "subset",
+    "PHANTOM_TASKS",
+    "STAND_INS",
+    "IMAGE_KINDS",
+    "PHANTOM_PATIENTS",
+    "Splits",
+    "load",
+    "patient_split",
 ]
 
 MEDMNIST_BASE_URL = "https://zenodo.org/records/10519652/files"
@@ -69,6 +77,7 @@ MEDMNIST_CITATION = (
     "2023;10:41. doi:10.1038/s41597-022-01721-8"
 )
 SIZES = (28, 64, 128, 224)  # pixels per side of the official files
+PHANTOM_TASKS = ("liver-lesions", "fibrosis")  # computed by radlab.phantoms: nothing to download
 SPLITS = ("train", "val", "test")
 TASKS = ("binary-class", "multi-class", "multi-label", "ordinal-regression")
 
@@ -137,11 +146,12 @@ class DatasetCard:
             if entry.size == size:
                 return entry
         raise ValueError(
-            f"{self.name} comes in sizes {', '.join(map(str, self.sizes))} (pixels per side), not {size!r}."
+            f"{self.name} comes in sizes {', '.join(map(str, self.sizes))} (pixels per side), "
+            f"not {size!r}."
         )
 
     def url(self, size: int = 28, base_url: str | None = None) -> str:
-        """Download address of one file; ``base_url`` replaces the Zenodo folder (tests, mirrors)."""
+        """Download address of one file; ``base_url`` replaces the Zenodo folder (a mirror)."""
         base = (base_url or MEDMNIST_BASE_URL).rstrip("/")
         return f"{base}/{self.file(size).filename}?download=1"
 
@@ -155,7 +165,8 @@ class DatasetCard:
         lines = [
             f"{self.title} ({self.name})",
             f"  modality : {self.modality} ({kind})",
-            f"  task     : {self.task}, {len(self.labels)} {'findings' if self.multi_label else 'classes'}",
+            f"  task     : {self.task}, {len(self.labels)} "
+            + ("findings" if self.multi_label else "classes"),
             "  labels   : " + indent.join(f"{i:>2} {label}" for i, label in enumerate(self.labels)),
             "  splits   : "
             + " | ".join(f"{k} {v:,}" for k, v in self.splits.items())
@@ -231,9 +242,9 @@ _KERMANY = (
 )
 _LITS = (
     "Bilic P, Christ P, Li HB, et al. The Liver Tumor Segmentation Benchmark (LiTS). Medical Image "
-    "Analysis 2023;84:102680; organ boxes from Xu X, Zhou F, Liu B, Fu D, Bai X. Efficient multiple "
-    "organ localization in CT image using 3D region proposal network. IEEE Transactions on Medical "
-    "Imaging 2019;38(8):1885-1898"
+    "Analysis 2023;84:102680; organ boxes from Xu X, Zhou F, Liu B, Fu D, Bai X. Efficient "
+    "multiple organ localization in CT image using 3D region proposal network. IEEE Transactions "
+    "on Medical Imaging 2019;38(8):1885-1898"
 )
 _ORGANS = (
     "bladder",
@@ -303,9 +314,9 @@ _TABLE = (
         ),
         1,
         (78468, 11219, 22433),
-        "Wang X, Peng Y, Lu L, Lu Z, Bagheri M, Summers RM. ChestX-ray8: hospital-scale chest X-ray "
-        "database and benchmarks on weakly-supervised classification and localization of common "
-        "thorax diseases. IEEE CVPR 2017:2097-2106",
+        "Wang X, Peng Y, Lu L, Lu Z, Bagheri M, Summers RM. ChestX-ray8: hospital-scale chest "
+        "X-ray database and benchmarks on weakly-supervised classification and localization of "
+        "common thorax diseases. IEEE CVPR 2017:2097-2106",
         (
             "02c8a6516a18b556561a56cbdd36c4a8",
             "9de6cd0b934ebb5b7426cfba5efbae16",
@@ -482,6 +493,7 @@ _TABLE = (
             "eeae80d0a227a8d099027e1b3cfd3b60",
             "50747347e05c87dd3aaf92c49f9f3170",
         ),
+        nbytes={28: 38247708},
     ),
     _card(
         "organcmnist",
@@ -529,24 +541,41 @@ def card(name: str) -> DatasetCard:
     """The card of one data set, e.g. ``card("pneumoniamnist")``; print it to read it."""
     key = str(name).strip().lower()
     if key not in CARDS:
-        raise ValueError(f"Unknown MedMNIST data set {name!r}. Choose one of: {', '.join(CARDS)}.")
+        raise ValueError(_unknown_name(name, CARDS))
     return CARDS[key]
 
 
-def _root(root: str | Path | None) -> Path:
-    return Path(root).expanduser() if root is not None else config.data_root()
+def _unknown_name(name: str, names) -> str:
+    """One line for a name that is not a data set: the closest name, all names, the phantoms."""
+    key = str(name).strip().lower()
+    phantoms = " and ".join(PHANTOM_TASKS)
+    if key in PHANTOM_TASKS:
+        return (
+            f"{key} is a phantom task, not a MedMNIST set: it needs no download, it is computed "
+            f"on your computer. Load it with rl.data.load({key!r})."
+        )
+    candidates = [*names, *PHANTOM_TASKS]
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.5)
+    if not close and len(key) >= 3:  # "organ": the start of a name
+        close = [n for n in candidates if n.startswith(key)][:1]
+    hint = f"; did you mean {close[0]!r}?" if close else "."
+    return (
+        f"There is no MedMNIST data set called {name!r}{hint} The MedMNIST 2D sets are: "
+        f"{', '.join(CARDS)}. The phantom tasks {phantoms} need no download: they are computed "
+        "on your computer (rl.data.load('liver-lesions'))."
+    )
 
 
 def file_path(name: str, size: int = 28, root: str | Path | None = None) -> Path:
     """Where a file lives: ``<root>/medmnist/<official file name>``."""
-    return _root(root) / "medmnist" / card(name).file(size).filename
+    return config.data_root(root) / "medmnist" / card(name).file(size).filename
 
 
 def download_command(name: str, size: int = 28, root: str | Path | None = None) -> str:
     """The shell command that fetches one file into ``root``."""
     return (
         f"python -m data_download medmnist {card(name).name} --size {size} "
-        f"--root {shlex.quote(str(_root(root)))}"
+        f"--root {shlex.quote(str(config.data_root(root)))}"
     )
 
 
@@ -556,9 +585,9 @@ def manual_steps(
     """How to fetch a file by hand (browser, folder, MD5 check) when the command cannot."""
     entry, path = card(name).file(size), file_path(name, size, root)
     return (
-        f"By hand: open {card(name).url(size, base_url)} in a browser, save the file into {path.parent} "
-        f"as {entry.filename}, and check that its MD5 is {entry.md5} with: python -m "
-        f"data_download verify --root {shlex.quote(str(_root(root)))}"
+        f"By hand: open {card(name).url(size, base_url)} in a browser, save the file into "
+        f"{path.parent} as {entry.filename}, and check that its MD5 is {entry.md5} with: python -m "
+        f"data_download verify --root {shlex.quote(str(config.data_root(root)))}"
     )
 
 
@@ -634,7 +663,7 @@ def verify_file(path: str | Path, md5: str, *, fresh: bool = False) -> bool:
 
 
 def inventory(root: str | Path | None = None) -> list[dict]:
-    """Every official file: path, present, verified, bytes, MD5, and bytes of an interrupted download.
+    """Every official file: path, present, verified, bytes, MD5, bytes of an interrupted download.
 
     Nothing is hashed here: ``verified`` reports only checks already made (run
     ``python -m data_download verify`` to check every file now). ``partial`` is
@@ -680,7 +709,8 @@ def _checked_path(name: str, size: int, root: str | Path | None) -> Path:
     if not verify_file(path, entry.md5):
         raise DatasetDamaged(
             f"{path} is damaged: its MD5 checksum is not {entry.md5}, so the file is incomplete or "
-            f"altered. Fetch it again (the command replaces it):\n    {download_command(name, size, root)}"
+            "altered. Fetch it again (the command replaces it):\n    "
+            + download_command(name, size, root)
         )
     return path
 
@@ -761,3 +791,352 @@ def subset(
         )
     idx = idx.sort().values
     return images[idx.to(images.device)], labels[idx.to(labels.device)]
+
+
+# --- One loader for every lesson: MedMNIST, or a phantom stand-in ------------------------
+
+# What stands in for a MedMNIST set that is not downloaded: synthetic 3-phase liver CT, a
+# 100 mm crop around each lesion, with the same number of classes and pixels per side.
+# "malignant": 1 = A classic HCC, B other malignant; 0 = C indeterminate, D hemangioma, E cyst.
+# "category": the five categories A-E as classes 0-4. Sets not listed here have no stand-in.
+STAND_INS: dict[str, str] = {
+    "pneumoniamnist": "malignant",
+    "breastmnist": "malignant",
+    "retinamnist": "category",
+}
+# the image kind of each set, for radlab.transforms.default_augmentation (None: no safe default)
+IMAGE_KINDS: dict[str, str | None] = {
+    "chestmnist": "chest_xray",
+    "pneumoniamnist": "chest_xray",
+    "breastmnist": "ultrasound",
+    "organamnist": "ct",
+    "organcmnist": "ct",
+    "organsmnist": "ct",
+    "liver-lesions": "ct",
+    "fibrosis": "ct",
+}
+_PHANTOM_TARGETS = {  # target: (label names, what is predicted)
+    "malignant": (
+        ("benign (C, D, E)", "malignant (A, B)"),
+        "malignant (1: classic HCC, other malignant) vs benign (0: indeterminate, hemangioma, "
+        "cyst) liver lesion",
+    ),
+    "category": (
+        ("A classic HCC", "B other malignant", "C indeterminate", "D hemangioma", "E cyst"),
+        "liver lesion category A-E (classic HCC, other malignant, indeterminate, hemangioma, cyst)",
+    ),
+}
+PHANTOM_PATIENTS = {  # patients per split, by run mode: (train, val, test)
+    "smoke": (200, 100, 100),
+    "cpu": (1500, 300, 300),
+    "gpu": (3000, 600, 600),
+}
+
+XY = tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass(repr=False, eq=False)
+class Splits:
+    """Train, validation and test ``(x, y)`` of one task, and what the task is.
+
+    ``x`` float32 (N, C, H, W) in [0, 1]; ``y`` int64 (N,) class numbers (float32 (N, K)
+    0/1 findings for the multi-label ChestMNIST). ``real`` is True for MedMNIST files,
+    False for phantoms; ``requested`` is the name asked for, ``name`` the set used.
+    """
+
+    train: XY
+    val: XY
+    test: XY
+    name: str
+    real: bool
+    task: str
+    label_names: tuple[str, ...]
+    kind: str | None
+    n_channels: int
+    n_classes: int
+    requested: str = ""
+    note: str = ""  # the line printed when a phantom stood in for a missing set
+
+    def items(self) -> list[tuple[str, XY]]:
+        """``[("train", (x, y)), ("val", ...), ("test", ...)]``."""
+        return [(split, getattr(self, split)) for split in SPLITS]
+
+    def __repr__(self) -> str:
+        if self.real:
+            source = "MedMNIST, official splits"
+        elif self.requested != self.name:
+            source = f"phantom stand-in: {self.requested} is not downloaded"
+        else:
+            source = "phantom, computed here; independent patients per split"
+        h, w = self.train[0].shape[-2:]
+        channels = f"{self.n_channels} channel" + ("" if self.n_channels == 1 else "s")
+        sizes = " | ".join(f"{split} {len(y):,}" for split, (_, y) in self.items())
+        lines = [
+            f"Splits: {self.name} ({source})",
+            f"  task   : {self.task}",
+            f"  images : {channels}, {h} x {w} px; augmentation kind {self.kind!r}",
+            f"  splits : {sizes} images",
+            f"  {'class shares':<{_width(self.label_names)}}   train     val    test",
+        ]
+        shares = [_shares(y, self.n_classes) for _, (_, y) in self.items()]
+        for k, label in enumerate(self.label_names):
+            row = "".join(f"{s[k]:>8.1%}" for s in shares)
+            lines.append(f"    {label:<{_width(self.label_names) - 2}}{row}")
+        return "\n".join(lines)
+
+
+def _width(names) -> int:
+    return max(14, 2 + max(len(n) for n in names))
+
+
+def _shares(y: torch.Tensor, n_classes: int) -> list[float]:
+    """Share of each class (or of each finding, for multi-label labels)."""
+    if y.ndim == 2:
+        return y.float().mean(0).tolist()
+    return (torch.bincount(y, minlength=n_classes).double() / max(len(y), 1)).tolist()
+
+
+def load(
+    name: str,
+    *,
+    size: int = 28,
+    root: str | Path | None = None,
+    note: bool = True,
+    seed: int | None = None,
+    stand_in: bool = True,
+    mode: str | None = None,
+) -> Splits:
+    """Train, validation and test splits of a MedMNIST set, or its phantom stand-in.
+
+    When the MedMNIST file is here, its official splits come back (``real=True``). When it
+    is not, one line says which set is missing, the command that fetches it, and which
+    stand-in is used: synthetic 3-phase liver CT lesion crops with the same number of
+    classes and pixels per side (see :data:`STAND_INS`), so that every lesson still runs.
+
+    Args:
+        name: a MedMNIST 2D name (``"pneumoniamnist"``...) or a phantom task:
+            ``"liver-lesions"`` (lesion categories A-E) or ``"fibrosis"`` (stages F0-F4).
+        size: pixels per side: 28, 64, 128 or 224.
+        root: data root holding ``medmnist/``; default :func:`radlab.config.data_root`.
+        note: print the one-line note when a stand-in replaces a missing set.
+        seed: phantom seed (each split draws its own patients); default the course seed.
+        stand_in: ``False`` raises :class:`DatasetNotFound` for a missing set instead of
+            standing in (the training command trains on what it was asked for, or stops).
+        mode: run mode that sizes the phantom splits (:data:`PHANTOM_PATIENTS`); default
+            :func:`radlab.config.mode`.
+
+    Raises :class:`DatasetNotFound` for a missing set without a stand-in, and
+    :class:`DatasetDamaged` for a file whose checksum is wrong.
+
+    Example:
+        >>> data = load("fibrosis", size=32)
+        >>> data.n_classes, data.real, tuple(data.test[0].shape[1:])
+        (5, False, (1, 32, 32))
+    """
+    key = str(name).strip().lower()
+    seed = config.seed() if seed is None else int(seed)
+    counts = PHANTOM_PATIENTS[mode or config.mode()]
+    if key in PHANTOM_TASKS:
+        return _phantom_task(key, size, seed, counts)
+    c = card(key)
+    try:
+        splits = {split: medmnist(c.name, split, size=size, root=root) for split in SPLITS}
+    except DatasetNotFound:
+        if not stand_in:
+            raise
+        if c.name not in STAND_INS:
+            raise DatasetNotFound(_no_stand_in(c.name, size, root)) from None
+        return _stand_in(c, size, root, seed, note, counts)
+    return Splits(
+        **splits,
+        name=c.name,
+        real=True,
+        task=_task_line(c, size),
+        label_names=c.labels,
+        kind=IMAGE_KINDS.get(c.name),
+        n_channels=c.n_channels,
+        n_classes=len(c.labels),
+        requested=c.name,
+    )
+
+
+def _task_line(c: DatasetCard, size: int) -> str:
+    """One line: what is predicted, on what images, at what size."""
+    where = f"on {c.modality}, {c.title} {size} x {size} px"
+    if c.task == "binary-class":
+        return f"{c.labels[1]} (1) vs {c.labels[0]} (0) {where}"
+    if c.multi_label:
+        return f"{len(c.labels)} findings, each present or not, {where}"
+    return f"one of {len(c.labels)} classes ({c.labels[0]}, {c.labels[1]}, ...) {where}"
+
+
+def _no_stand_in(name: str, size: int, root: str | Path | None) -> str:
+    sets = ", ".join(STAND_INS)
+    return (
+        f"{name} at {size} x {size} pixels is not downloaded, and it has no phantom stand-in "
+        f"(only {sets} have one). Fetch it with:\n    {download_command(name, size, root)}\n"
+        f"{manual_steps(name, size, root)}"
+    )
+
+
+def _stand_in(c: DatasetCard, size: int, root, seed: int, note: bool, counts) -> Splits:
+    """The phantom task that replaces a missing set, announced in one printed line."""
+    target = STAND_INS[c.name]
+    label_names, what = _PHANTOM_TARGETS[target]
+    task = f"{what}, synthetic 3-phase CT (phantom), {size} x {size} px"
+    line = (
+        f"{c.title} ({c.name}, {size} x {size} px) is not downloaded (fetch it with: "
+        f"{download_command(c.name, size, root)}); meanwhile the stand-in is {task}."
+    )
+    if note:
+        print(line)
+    splits = _phantom_splits("liver-lesions", size, seed, target, counts)
+    return Splits(
+        **splits,
+        name="liver-lesions",
+        real=False,
+        task=task,
+        label_names=label_names,
+        kind="ct",
+        n_channels=3,
+        n_classes=len(label_names),
+        requested=c.name,
+        note=line,
+    )
+
+
+def _phantom_task(name: str, size: int, seed: int, counts) -> Splits:
+    """A named phantom task: liver lesion categories A-E, or fibrosis stages F0-F4."""
+    if name == "fibrosis":
+        label_names = tuple(f"F{s}" for s in range(5))
+        task = (
+            "fibrosis stage F0-F4 from the liver's outline and texture, synthetic "
+            f"delayed-phase CT (phantom), {size} x {size} px"
+        )
+        channels = 1
+    else:
+        label_names, what = _PHANTOM_TARGETS["category"]
+        task = f"{what}, synthetic 3-phase CT (phantom), {size} x {size} px"
+        channels = 3
+    return Splits(
+        **_phantom_splits(name, size, seed, "category", counts),
+        name=name,
+        real=False,
+        task=task,
+        label_names=label_names,
+        kind="ct",
+        n_channels=channels,
+        n_classes=5,
+        requested=name,
+    )
+
+
+def _phantom_splits(task: str, size: int, seed: int, target: str, counts) -> dict[str, XY]:
+    """Each split drawn with its own seed, so that no patient is in two splits."""
+    from . import phantoms
+
+    seeds = np.random.SeedSequence([seed % 2**32, size]).generate_state(len(SPLITS))
+    splits = {}
+    for split, n, split_seed in zip(SPLITS, counts, seeds.tolist()):
+        if task == "fibrosis":
+            cases = phantoms.fibrosis_livers(n, size=size, seed=split_seed)
+        else:
+            cases = phantoms.liver_lesions(n, size=size, roi_mm=100, seed=split_seed)
+        splits[split] = _phantom_tensors(cases, target)
+    return splits
+
+
+def _phantom_tensors(cases, target: str) -> XY:
+    """Phantom images in the liver window, [0, 1]; labels: categories, or malignant (A, B) = 1."""
+    from . import phantoms
+
+    if target == "malignant":
+        return phantoms.tensors(cases, preset="liver", target=_malignant)
+    return phantoms.tensors(cases, preset="liver", target="label")
+
+
+def _malignant(cases) -> np.ndarray:
+    """1 for a malignant lesion (A classic HCC, B other malignant), 0 for C, D, E."""
+    return np.isin(cases.category, ["A", "B"])
+
+
+# --- Splitting by patient ----------------------------------------------------------------
+
+
+def patient_split(
+    groups,
+    *,
+    val: float = 0.2,
+    test: float = 0.2,
+    seed: int | None = None,
+    labels=None,
+) -> dict[str, np.ndarray]:
+    """Split rows into train, validation and test so that no patient is in two splits.
+
+    Args:
+        groups: one patient id per row (images of one patient share it), e.g. ``patient_id``.
+        val, test: share of the patients for validation and for test (train gets the rest).
+        seed: the same seed gives the same split; default the course seed.
+        labels: one class per row; when given, each split keeps the class shares as far as
+            whole patients allow (scikit-learn's StratifiedGroupKFold; the shares are then
+            rounded to folds of 1/k, k up to 20). Without labels: GroupShuffleSplit.
+
+    Returns boolean masks over the rows: ``{"train": ..., "val": ..., "test": ...}``.
+
+    Example:
+        >>> masks = patient_split([1, 1, 2, 2, 3, 3, 4, 4, 5, 5], val=0.2, test=0.2, seed=0)
+        >>> [int(m.sum()) for m in masks.values()]
+        [6, 2, 2]
+    """
+    groups = np.asarray(groups)
+    n_groups = len(np.unique(groups))
+    if not (0 <= val < 1 and 0 < test < 1 and val + test < 1):
+        raise ValueError(
+            f"val={val} and test={test} must be shares of the patients, e.g. val=0.2, test=0.2 "
+            "(test above 0, and together below 1, so that some patients are left to train on)."
+        )
+    if n_groups < 3:
+        raise ValueError(f"Splitting needs at least 3 patients; these rows have {n_groups}.")
+    seed = config.seed() if seed is None else int(seed)
+    if labels is None:
+        fold = _shuffle_folds(groups, val, test, seed)
+    else:
+        labels = np.asarray(labels)
+        if labels.shape[:1] != groups.shape[:1]:
+            raise ValueError(f"labels has {len(labels)} rows, groups {len(groups)}: give one each.")
+        fold = _stratified_folds(groups, labels, val, test, seed, n_groups)
+    return {split: fold == k for k, split in enumerate(SPLITS)}
+
+
+def _shuffle_folds(groups: np.ndarray, val: float, test: float, seed: int) -> np.ndarray:
+    """0 = train, 1 = val, 2 = test per row, patients drawn at random (GroupShuffleSplit)."""
+    from sklearn.model_selection import GroupShuffleSplit
+
+    rows = np.arange(len(groups))
+    fold = np.zeros(len(groups), np.int64)
+    outer = GroupShuffleSplit(n_splits=1, test_size=test, random_state=seed)
+    rest, held = next(outer.split(rows, groups=groups))
+    fold[held] = 2
+    if val > 0:
+        inner = GroupShuffleSplit(n_splits=1, test_size=val / (1 - test), random_state=seed + 1)
+        _, picked = next(inner.split(rest, groups=groups[rest]))
+        fold[rest[picked]] = 1
+    return fold
+
+
+def _stratified_folds(groups, labels, val: float, test: float, seed: int, n_groups: int):
+    """0 = train, 1 = val, 2 = test per row, each fold keeping the class shares."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    def error(k: int) -> float:
+        return abs(round(test * k) / k - test) + abs(round(val * k) / k - val)
+
+    usable = [k for k in range(2, min(20, n_groups) + 1) if round(test * k) >= 1]
+    usable = [k for k in usable if k - round(test * k) - round(val * k) >= 1] or [n_groups]
+    k = min(usable, key=lambda k: (round(error(k), 6), k))
+    n_test, n_val = max(1, round(test * k)), round(val * k)
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    fold = np.zeros(len(groups), np.int64)
+    for i, (_, rows) in enumerate(splitter.split(np.zeros(len(groups)), labels, groups)):
+        fold[rows] = 2 if i < n_test else 1 if i < n_test + n_val else 0
+    return fold

@@ -21,9 +21,10 @@ to do about it. ``err.reason`` names the kind of failure for programs:
 from __future__ import annotations
 
 import copy
+import difflib
 import warnings
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ __all__ = [
     "DicomError",
     "Window",
     "WINDOWS",
+    "resolve_window",
     "read",
     "to_array",
     "to_hu",
@@ -79,12 +81,14 @@ class Window:
         width: the range of values spread from black to white.
         use: what the window is for.
         source: where the value is commonly documented.
+        name: the preset's name in ``WINDOWS`` ("brain", "lung"...); empty for others.
     """
 
     level: float
     width: float
     use: str = ""
     source: str = ""
+    name: str = ""
 
     @property
     def low(self) -> float:
@@ -96,51 +100,127 @@ class Window:
         """The value shown white (and everything above it)."""
         return self.level + self.width / 2
 
+    def __str__(self) -> str:
+        """As a figure title states it: ``brain W 80 / L 40``."""
+        text = f"W {self.width:g} / L {self.level:g}"
+        return f"{self.name} {text}" if self.name else text
+
     def __repr__(self) -> str:
-        return (
-            f"Window(L={self.level:g}, W={self.width:g}: {self.low:g} to {self.high:g}; "
-            f"{self.use}; source: {self.source})"
-        )
+        head = f"{self.name}: " if self.name else ""
+        facts = [f"{head}L={self.level:g}, W={self.width:g}: {self.low:g} to {self.high:g}"]
+        facts += [self.use] if self.use else []
+        facts += [f"source: {self.source}"] if self.source else []
+        return f"Window({'; '.join(facts)})"
+
+
+def _named(windows: dict[str, Window]) -> dict[str, Window]:
+    """Each preset carries its own name, so a figure can state it."""
+    return {name: replace(w, name=name) for name, w in windows.items()}
 
 
 # Conventional values, not laws: departments tune them. The source is where each
 # value is commonly documented, so a learner can look it up.
-WINDOWS: dict[str, Window] = {
-    "brain": Window(40, 80, "brain parenchyma on head CT", _RADIOPAEDIA),
-    "subdural": Window(
-        75,
-        215,
-        "thin extra-axial blood next to the skull",
-        _RADIOPAEDIA + ": L50-100/W130-300, midpoints used here",
-    ),
-    "stroke": Window(
-        32,
-        8,
-        "subtle loss of grey-white differentiation in early ischaemia",
-        "Lev MH et al., Radiology 1999;213:150-155 (L32/W8); "
-        + _RADIOPAEDIA
-        + " also lists L40/W40",
-    ),
-    "lung": Window(-600, 1500, "lung parenchyma and airways", _RADIOPAEDIA),
-    "mediastinum": Window(50, 350, "mediastinal vessels, nodes and heart", _RADIOPAEDIA),
-    "liver": Window(
-        60,
-        150,
-        "liver lesions across contrast phases",
-        _RADIOPAEDIA + " lists L30/W150; level raised to 60 so that enhanced "
-        "parenchyma (about 100-110 HU in the delayed phase) stays inside",
-    ),
-    "bone": Window(400, 1800, "cortex and trabecular bone", _RADIOPAEDIA),
-    "soft_tissue": Window(
-        50, 400, "abdominal and general soft tissue", _RADIOPAEDIA + " (abdomen soft tissues)"
-    ),
-}
+WINDOWS: dict[str, Window] = _named(
+    {
+        "brain": Window(40, 80, "brain parenchyma on head CT", _RADIOPAEDIA),
+        "subdural": Window(
+            75,
+            215,
+            "thin extra-axial blood next to the skull",
+            _RADIOPAEDIA + ": L50-100/W130-300, midpoints used here",
+        ),
+        "stroke": Window(
+            32,
+            8,
+            "subtle loss of grey-white differentiation in early ischaemia",
+            "Lev MH et al., Radiology 1999;213:150-155 (L32/W8); "
+            + _RADIOPAEDIA
+            + " also lists L40/W40",
+        ),
+        "lung": Window(-600, 1500, "lung parenchyma and airways", _RADIOPAEDIA),
+        "mediastinum": Window(50, 350, "mediastinal vessels, nodes and heart", _RADIOPAEDIA),
+        "liver": Window(
+            60,
+            150,
+            "liver lesions across contrast phases",
+            _RADIOPAEDIA + " lists L30/W150; level raised to 60 so that enhanced "
+            "parenchyma (about 100-110 HU in the delayed phase) stays inside",
+        ),
+        "bone": Window(400, 1800, "cortex and trabecular bone", _RADIOPAEDIA),
+        "soft_tissue": Window(
+            50, 400, "abdominal and general soft tissue", _RADIOPAEDIA + " (abdomen soft tissues)"
+        ),
+    }
+)
+
+
+def resolve_window(
+    *,
+    preset: str | Window | None = None,
+    level: float | None = None,
+    width: float | None = None,
+) -> Window:
+    """The one window meant by a preset (a name or a ``Window``) or by level= and width=.
+
+    Every function that takes a window (``window``, ``write_series``, the figures
+    of ``rl.plot``, the widgets) reads it through here.
+
+    Args:
+        preset: a name in ``WINDOWS`` ("brain", "lung", "liver", "bone"...) or a ``Window``.
+        level, width: the window in the image's units (HU for CT), instead of a preset.
+
+    Raises:
+        ValueError: an unknown preset name (the message lists the presets and
+            suggests the closest), a preset together with numbers, only one of
+            level and width, or a width that is not positive.
+    """
+    if preset is not None:
+        if level is not None or width is not None:
+            raise ValueError(
+                f"Give either preset= or level= and width=, not both (got preset={preset!r} "
+                f"with level={level}, width={width}). To change a preset, give all its numbers "
+                "as level= and width=."
+            )
+        chosen = _preset(preset)
+    elif level is None or width is None:
+        raise ValueError(
+            "Give a window: level= and width= in HU (e.g. level=40, width=80), "
+            f"or preset= one of {', '.join(WINDOWS)}."
+        )
+    else:
+        chosen = Window(float(level), float(width))
+    if not chosen.width > 0:
+        raise ValueError(
+            f"A window width must be positive (got {chosen.width:g}); brain is W 80, lung W 1500."
+        )
+    return chosen
+
+
+def _preset(preset: str | Window) -> Window:
+    """The Window of a preset name (with a suggestion when misspelt), or the Window given."""
+    if isinstance(preset, Window):
+        return preset
+    if not isinstance(preset, str):
+        raise ValueError(
+            f"preset={preset!r} is not understood: give a preset name such as 'brain' or a "
+            "Window(level, width); for numbers, give level= and width= (e.g. level=40, width=80)."
+        )
+    if preset in WINDOWS:
+        return WINDOWS[preset]
+    key = preset.strip().lower().replace(" ", "_").replace("-", "_")
+    close = difflib.get_close_matches(key, WINDOWS, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ValueError(
+        f"There is no window preset called {preset!r}.{hint} The presets are "
+        f"{', '.join(WINDOWS)}; or give level= and width= in HU, e.g. level=40, width=80."
+    )
 
 
 def window(
     array: Any,
     level: float | None = None,
     width: float | None = None,
+    *,
     preset: str | Window | None = None,
 ) -> Any:
     """Map values to [0, 1]: ``level - width/2`` -> 0, ``level + width/2`` -> 1, clipped.
@@ -154,32 +234,12 @@ def window(
     Returns:
         float32, same type and shape as ``array``.
     """
-    level, width = _resolve_window(level, width, preset)
-    low = level - width / 2
+    chosen = resolve_window(preset=preset, level=level, width=width)
+    low, width = chosen.low, chosen.width
     if hasattr(array, "clamp"):  # a torch tensor: compute on its own device
         return ((array.float() - low) / width).clamp(0.0, 1.0)
     out = (np.asarray(array, dtype=np.float32) - np.float32(low)) / np.float32(width)
     return np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
-
-
-def _resolve_window(level, width, preset) -> tuple[float, float]:
-    if preset is not None:
-        if isinstance(preset, str):
-            if preset not in WINDOWS:
-                raise ValueError(
-                    f"Unknown window preset {preset!r}; choose one of "
-                    f"{', '.join(WINDOWS)} or pass level= and width=."
-                )
-            preset = WINDOWS[preset]
-        level, width = preset.level, preset.width
-    if level is None or width is None:
-        raise ValueError(
-            "Give a window: level= and width= (e.g. level=40, width=80) "
-            f"or preset= one of {', '.join(WINDOWS)}."
-        )
-    if not width > 0:
-        raise ValueError(f"Window width must be positive, got {width}.")
-    return float(level), float(width)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -859,7 +919,9 @@ def write_series(
     series_description: str = "",
     study_uid: str | None = None,
     series_number: int = 1,
-    window: Window | str | None = None,
+    preset: str | Window | None = None,
+    level: float | None = None,
+    width: float | None = None,
 ) -> list[Path]:
     """Write a volume as one valid DICOM file per slice (IM0001.dcm, IM0002.dcm, ...).
 
@@ -874,12 +936,16 @@ def write_series(
         spacing: (dz, dy, dx) in mm.
         modality, patient_id, patient_name, series_description, series_number: header values.
         study_uid: reuse one StudyInstanceUID for several series (e.g. CT phases).
-        window: a ``Window`` or preset name written as WindowCenter/WindowWidth.
+        preset, level, width: a window (a preset name or ``Window``, or level= and
+            width=) written as WindowCenter/WindowWidth; none of them: no window.
 
     Returns:
         the paths written, in slice order.
     """
     vol = _integer_volume(volume)
+    shown = None
+    if any(v is not None for v in (preset, level, width)):
+        shown = resolve_window(preset=preset, level=level, width=width)
     modality = modality.upper()
     intercept = _choose_intercept(vol, modality)
     stored = (vol - intercept).astype(np.int16)
@@ -892,7 +958,7 @@ def write_series(
         series_description,
         study_uid,
         series_number,
-        window,
+        shown,
         intercept,
     )
     paths = []
@@ -935,7 +1001,7 @@ def _ds(value: float) -> DSfloat:
 
 
 def _series_header(
-    modality, patient_id, patient_name, description, study_uid, series_number, window_, intercept
+    modality, patient_id, patient_name, description, study_uid, series_number, shown, intercept
 ) -> Dataset:
     """The elements every slice of the series shares."""
     ds = Dataset()
@@ -957,9 +1023,8 @@ def _series_header(
         ds.ScanningSequence, ds.SequenceVariant = "RM", "NONE"  # research mode
     else:
         ds.ConversionType = "WSD"  # workstation: required for Secondary Capture
-    if window_ is not None:
-        level, width = _resolve_window(None, None, window_)
-        ds.WindowCenter, ds.WindowWidth = _ds(level), _ds(width)
+    if shown is not None:
+        ds.WindowCenter, ds.WindowWidth = _ds(shown.level), _ds(shown.width)
     return ds
 
 

@@ -8,9 +8,12 @@ Conventions used throughout:
   probability, a logit). A two-column ``(N, 2)`` score uses column 1, the
   positive class. A case is called positive when ``score >= threshold``
   (the convention of :func:`sklearn.metrics.roc_curve`).
+- The reference standard comes first in every function (``y_true``: labels,
+  the reference mask or image, survival times and events), then what the
+  model gave (``y_pred``: calls, a mask or an image; ``score``: scores).
 - Inputs may be NumPy arrays, lists or torch tensors (on any device); they
-  are copied to NumPy on the CPU once, and results are plain Python floats or
-  NumPy arrays.
+  are copied to NumPy on the CPU once (``rl.config.to_numpy``), and results
+  are plain Python floats or NumPy arrays.
 - A metric that is not defined for the data (sensitivity with no diseased
   case, AUC with a single class) returns ``nan`` rather than stopping the
   lesson; :func:`bootstrap_ci` skips such resamples and counts them.
@@ -29,9 +32,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from scipy import ndimage
 from sklearn import metrics as skm
+
+from . import config
+from .config import to_numpy
 
 __all__ = [
     "confusion",
@@ -47,6 +52,7 @@ __all__ = [
     "operating_point",
     "apply_threshold",
     "dice",
+    "dice_per_class",
     "concordance_index",
     "BootstrapCI",
     "bootstrap_ci",
@@ -59,19 +65,9 @@ _RULES = ("youden", "sensitivity", "specificity")
 
 
 # ---------------------------------------------------------------- input helpers
-def _np(x) -> np.ndarray:
-    """Any array-like (list, NumPy, torch on any device) as a NumPy array on the CPU."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu()
-        if x.dtype in (torch.float16, torch.bfloat16):
-            x = x.float()  # NumPy has no bfloat16
-        return x.numpy()
-    return np.asarray(x)
-
-
 def _labels(y) -> np.ndarray:
     """Labels as a 1-D integer array; MedMNIST's (N, 1) label arrays are flattened."""
-    y = _np(y)
+    y = to_numpy(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
@@ -80,7 +76,7 @@ def _labels(y) -> np.ndarray:
             "For multi-label data, evaluate one finding at a time."
         )
     if y.dtype.kind not in "biuf":
-        return y  # class names such as "benign" / "malignant": only confusion_matrix and accuracy use them
+        return y  # class names ("benign", "malignant"): for confusion_matrix and accuracy only
     if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
         raise ValueError(
             "These labels are not whole numbers: did you pass scores or probabilities "
@@ -104,7 +100,7 @@ def _binary(y, what: str = "labels") -> np.ndarray:
 
 def _score(score) -> np.ndarray:
     """A binary score as a 1-D float array: (N,), (N, 1), or column 1 of (N, 2)."""
-    s = _np(score).astype(np.float64)
+    s = to_numpy(score).astype(np.float64)
     if s.ndim == 2 and s.shape[1] in (1, 2):
         s = s[:, -1]  # (N, 2): probability of the positive class
     if s.ndim != 1:
@@ -162,7 +158,7 @@ def confusion_matrix(y_true, y_pred, labels: Sequence | None = None) -> np.ndarr
 
 
 def sensitivity(y_true, y_pred) -> float:
-    """Sensitivity (recall, true positive rate): the share of diseased cases the test calls positive."""
+    """Sensitivity (recall, true positive rate): the share of diseased cases called positive."""
     c = confusion(y_true, y_pred)
     return _ratio(c["tp"], c["tp"] + c["fn"])
 
@@ -174,7 +170,7 @@ def specificity(y_true, y_pred) -> float:
 
 
 def ppv(y_true, y_pred) -> float:
-    """Positive predictive value (precision): of the cases called positive, the share truly diseased.
+    """Positive predictive value (precision): the share truly diseased of the cases called positive.
 
     Depends on the prevalence in this data set; see :func:`ppv_npv_at_prevalence`.
     """
@@ -209,7 +205,8 @@ def ppv_npv_at_prevalence(sensitivity: float, specificity: float, prevalence: fl
     se, sp, p = (np.asarray(v, dtype=np.float64) for v in (sensitivity, specificity, prevalence))
     if np.any((se < 0) | (se > 1) | (sp < 0) | (sp > 1) | (p < 0) | (p > 1)):
         raise ValueError(
-            "Sensitivity, specificity and prevalence are proportions between 0 and 1 (e.g. 0.9, not 90)."
+            "Sensitivity, specificity and prevalence are proportions between 0 and 1 "
+            "(e.g. 0.9, not 90)."
         )
     with np.errstate(invalid="ignore", divide="ignore"):
         pos = se * p / (se * p + (1 - sp) * (1 - p))
@@ -241,7 +238,7 @@ def auc(y_true, score) -> float:
     (macro average), as in MedMNIST's evaluator. Returns ``nan`` when a class
     needed for the AUC is absent from ``y_true``.
     """
-    t, s = _labels(y_true), _np(score).astype(np.float64)
+    t, s = _labels(y_true), to_numpy(score).astype(np.float64)
     if s.ndim == 2 and s.shape[1] > 2:
         _same_length(t, s)
         per_class = [auc(t == k, s[:, k]) for k in range(s.shape[1])]
@@ -277,7 +274,8 @@ def operating_point(
         raise ValueError(f"rule={rule!r} is not known; use one of {', '.join(_RULES)}.")
     if (rule == "youden") != (target is None):
         raise ValueError(
-            "Give target (e.g. target=0.95) with rule='sensitivity' or 'specificity', and not with 'youden'."
+            "Give target (e.g. target=0.95) with rule='sensitivity' or 'specificity', "
+            "and not with 'youden'."
         )
     if target is not None and not 0 < target <= 1:
         raise ValueError(f"target={target} must be a proportion in (0, 1], e.g. 0.95 (not 95).")
@@ -285,7 +283,8 @@ def operating_point(
     _same_length(t, s)
     if np.unique(t).size < 2:
         raise ValueError(
-            "Choosing a threshold needs both diseased and healthy validation cases; this set has one class only."
+            "Choosing a threshold needs both diseased and healthy validation cases; "
+            "this set has one class only."
         )
     fpr, tpr, thr = skm.roc_curve(t, s, drop_intermediate=False)  # thresholds falling
     spec = 1 - fpr
@@ -304,14 +303,14 @@ def apply_threshold(score, threshold: float) -> np.ndarray:
 
 
 # ------------------------------------------------------------ segmentation
-def dice(
-    pred_mask, true_mask, *, eps: float = 0.0, per_sample: bool | None = None
-) -> float | np.ndarray:
+def dice(y_true, y_pred, *, eps: float = 0.0, per_sample: bool | None = None) -> float | np.ndarray:
     """Dice similarity coefficient 2|A and B| / (|A| + |B|) between two binary masks.
 
     Args:
-        pred_mask, true_mask: masks of equal shape, 0/1 or bool (threshold
-            probabilities first with :func:`apply_threshold` or ``> 0.5``).
+        y_true: the reference mask (the reader's outline), 0/1 or bool.
+        y_pred: the model's mask, same shape (threshold probabilities first with
+            :func:`apply_threshold` or ``> 0.5``). Dice is symmetric: the order
+            only decides which mask an error message names.
         eps: smoothing added to numerator and denominator (0 gives the exact Dice).
         per_sample: one Dice per case along the first axis. Default: yes for
             (N, H, W) or more dimensions, no for a single (H, W) mask; pass
@@ -320,28 +319,50 @@ def dice(
     When both masks are empty (no lesion, none drawn) Dice is defined as 1.0:
     the model agreed with the reader.
     """
-    a, b = _np(pred_mask), _np(true_mask)
-    if a.shape != b.shape:
+    t, p = to_numpy(y_true), to_numpy(y_pred)
+    if t.shape != p.shape:
         raise ValueError(
-            f"The predicted and reference masks differ in shape: {a.shape} vs {b.shape}."
+            f"The reference and predicted masks differ in shape: {t.shape} vs {p.shape}."
         )
-    for m, name in ((a, "predicted"), (b, "reference")):
+    for m, name in ((t, "reference"), (p, "predicted")):
         if not np.isin(m, (0, 1)).all():
             raise ValueError(
-                f"The {name} mask holds values other than 0 and 1: threshold it first (e.g. mask > 0.5)."
+                f"The {name} mask holds values other than 0 and 1: threshold it first "
+                "(e.g. mask > 0.5)."
             )
-    per_sample = a.ndim >= 3 if per_sample is None else per_sample
-    axes = tuple(range(1, a.ndim)) if per_sample else None
-    a, b = a.astype(bool), b.astype(bool)
-    inter = np.sum(a & b, axis=axes)
-    total = np.sum(a, axis=axes) + np.sum(b, axis=axes)
+    per_sample = t.ndim >= 3 if per_sample is None else per_sample
+    axes = tuple(range(1, t.ndim)) if per_sample else None
+    t, p = t.astype(bool), p.astype(bool)
+    inter = np.sum(t & p, axis=axes)
+    total = np.sum(t, axis=axes) + np.sum(p, axis=axes)
     with np.errstate(invalid="ignore", divide="ignore"):
         d = np.where(total == 0, 1.0, (2.0 * inter + eps) / (total + eps))
     return d if per_sample else float(d)
 
 
+def dice_per_class(y_true, probabilities) -> list[float]:
+    """Mean Dice of each foreground class 1..K-1 of a segmentation, over the images.
+
+    Args:
+        y_true: reference masks (N, H, W) of class numbers (0 = background).
+        probabilities: the model's output (N, K, H, W); each pixel takes its most probable class.
+
+    An image where a structure is neither drawn nor predicted counts as Dice 1 (see :func:`dice`).
+
+    Example:
+        >>> import numpy as np
+        >>> truth = np.zeros((1, 4, 4), int); truth[0, :2] = 1
+        >>> probs = np.zeros((1, 2, 4, 4)); probs[0, 1, :2] = 1; probs[0, 0, 2:] = 1
+        >>> dice_per_class(truth, probs)
+        [1.0]
+    """
+    t, p = to_numpy(y_true), to_numpy(probabilities)
+    pred = p.argmax(1)  # (N, H, W)
+    return [float(np.mean(dice(t == k, pred == k))) for k in range(1, p.shape[1])]
+
+
 # ---------------------------------------------------------------- survival
-def concordance_index(times, scores, events=None) -> float:
+def concordance_index(times, events, scores) -> float:
     """Harrell's concordance index (c-index) of a risk score against survival times.
 
     A higher risk score should mean shorter survival. A pair of patients is
@@ -353,18 +374,22 @@ def concordance_index(times, scores, events=None) -> float:
     1.0 = perfect ordering, 0.5 = chance, 0.0 = reversed.
 
     Args:
-        times: follow-up time of each patient.
+        times: follow-up time of each patient (the truth, with ``events``).
+        events: 1 = event observed, 0 = censored (all 1 when nobody is censored).
         scores: predicted risk (pass minus a predicted survival time).
-        events: 1 = event observed, 0 = censored; default: all events.
 
     Runs in O(n log^2 n) (thousands of patients in milliseconds).
     """
-    t, s = _np(times).astype(np.float64).ravel(), _np(scores).astype(np.float64).ravel()
-    d = (
-        np.ones(t.shape, bool)
-        if events is None
-        else _binary(events, "event indicators").astype(bool)
-    )
+    t = to_numpy(times).astype(np.float64).ravel()
+    d = to_numpy(events).ravel()
+    if not np.isin(d, (0, 1)).all():
+        raise ValueError(
+            "The event indicators should be 1 (event observed: death, progression) or 0 "
+            f"(censored), but hold {np.unique(d)[:5].tolist()}. Are the scores in their place? "
+            "The order is concordance_index(times, events, scores)."
+        )
+    d = d.astype(bool)
+    s = to_numpy(scores).astype(np.float64).ravel()
     _same_length(t, s, d)
     g = np.unique(t, return_inverse=True)[1].ravel()  # dense rank of time, ties share a rank
     r = np.unique(s, return_inverse=True)[1].ravel()  # dense rank of score
@@ -373,8 +398,8 @@ def concordance_index(times, scores, events=None) -> float:
     usable = int(np.sum(len(g) - np.searchsorted(np.sort(g), g[d], side="right")))
     if usable == 0:
         return float("nan")
-    # For time ranks g_i < g_j, take the highest bit b where they differ: i has 0 there, j has 1, and
-    # the bits above b (the prefix) agree. Count each pair once, at that bit, by sorted search.
+    # For time ranks g_i < g_j, take the highest bit b where they differ: i has 0 there, j has 1,
+    # and the bits above b (the prefix) agree. Count each pair once, at that bit, by sorted search.
     concordant = tied = 0
     for b in range(int(g.max()).bit_length()):
         prefix, upper = g >> (b + 1), ((g >> b) & 1).astype(bool)
@@ -480,7 +505,7 @@ def bootstrap_ci(
     *arrays,
     n_boot: int = 1000,
     alpha: float = 0.05,
-    seed: int = 0,
+    seed: int | None = None,
     stratified: bool = False,
     groups=None,
 ) -> BootstrapCI:
@@ -490,7 +515,8 @@ def bootstrap_ci(
         metric: e.g. :func:`auc`, called as ``metric(*arrays)`` on each resample.
         arrays: per-case arrays (labels, scores, ...), resampled jointly by row.
         n_boot: number of resamples; alpha: 0.05 gives a 95% interval.
-        seed: the same seed gives the same interval.
+        seed: the same seed gives the same interval (None: the course seed,
+            ``rl.config.seed()``).
         stratified: keep the number of cases of each class of ``arrays[0]``
             (the true labels) fixed in every resample.
         groups: patient ID per case: resample whole patients (cluster
@@ -509,16 +535,18 @@ def bootstrap_ci(
         )
     if not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha} must lie between 0 and 1 (0.05 gives a 95% interval).")
-    data = [_np(a) for a in arrays]
-    g = None if groups is None else _np(groups)
+    data = [to_numpy(a) for a in arrays]
+    g = None if groups is None else to_numpy(groups)
     _same_length(*data, *([] if g is None else [g]))
     estimate = float(metric(*data))
     if np.isnan(estimate):
         raise ValueError(
-            "The metric is undefined on these data (e.g. only one class present), so it has no interval."
+            "The metric is undefined on these data (e.g. only one class present), "
+            "so it has no interval."
         )
     strata = _labels(data[0]) if stratified else None
-    resamples = _resample_indices(len(data[0]), n_boot, np.random.default_rng(seed), strata, g)
+    rng = np.random.default_rng(config.seed() if seed is None else seed)
+    resamples = _resample_indices(len(data[0]), n_boot, rng, strata, g)
     values = _metric_on_resamples(metric, data, resamples)
     ok = values[~np.isnan(values)]
     if ok.size == 0:
@@ -530,43 +558,62 @@ def bootstrap_ci(
 
 
 # -------------------------------------------------------- image similarity
-def psnr(pred, target, data_range: float) -> float:
+def _two_images(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    """The reference and the compared image as float64, checked to have one shape."""
+    t, p = to_numpy(y_true).astype(np.float64), to_numpy(y_pred).astype(np.float64)
+    if t.shape != p.shape:
+        raise ValueError(
+            f"The reference and compared images differ in shape: {t.shape} vs {p.shape}."
+        )
+    return t, p
+
+
+def psnr(y_true, y_pred, *, data_range: float) -> float:
     """Peak signal-to-noise ratio in dB: 10 log10(data_range^2 / mean squared error).
 
-    ``data_range`` is the span of possible values (e.g. 1.0 for images in
-    [0, 1], or the HU window width). Identical images give ``inf``.
+    Args:
+        y_true: the reference image (e.g. the full-dose scan).
+        y_pred: the image compared with it (e.g. a denoised low-dose scan).
+        data_range: the span of possible values (e.g. 1.0 for images in [0, 1],
+            or the HU window width).
+
+    Identical images give ``inf``.
     """
-    a, b = _np(pred).astype(np.float64), _np(target).astype(np.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"The two images differ in shape: {a.shape} vs {b.shape}.")
-    mse = float(np.mean((a - b) ** 2))
+    t, p = _two_images(y_true, y_pred)
+    mse = float(np.mean((t - p) ** 2))
     return float("inf") if mse == 0 else float(10 * np.log10(data_range**2 / mse))
 
 
-def ssim(pred, target, *, data_range: float, sigma: float = 1.5) -> float | np.ndarray:
+def ssim(y_true, y_pred, *, data_range: float, sigma: float = 1.5) -> float | np.ndarray:
     """Structural similarity index (SSIM) of 2-D images, Gaussian window (Wang et al. 2004).
 
     Compares local means, contrasts and structure in a Gaussian window of
     width ``sigma`` pixels; 1.0 = identical. Matches scikit-image's
     ``structural_similarity(gaussian_weights=True, use_sample_covariance=False)``.
-    Pass (H, W) for one number, (N, H, W) for one SSIM per image.
+
+    Args:
+        y_true: the reference image, (H, W) for one number or (N, H, W) for one
+            SSIM per image.
+        y_pred: the image compared with it, same shape.
+        data_range: the span of possible values (1.0 for images in [0, 1]).
+        sigma: the Gaussian window's standard deviation in pixels.
     """
-    a, b = _np(pred).astype(np.float64), _np(target).astype(np.float64)
-    if a.shape != b.shape or a.ndim not in (2, 3):
-        raise ValueError(
-            f"SSIM needs two (H, W) or (N, H, W) images of one shape, got {a.shape} and {b.shape}."
+    t, p = _two_images(y_true, y_pred)
+    if t.ndim not in (2, 3):
+        raise ValueError(f"SSIM needs (H, W) or (N, H, W) images, got shape {t.shape}.")
+    if t.ndim == 3:
+        return np.array(
+            [ssim(a, b, data_range=data_range, sigma=sigma) for a, b in zip(t, p, strict=True)]
         )
-    if a.ndim == 3:
-        return np.array([ssim(x, y, data_range=data_range, sigma=sigma) for x, y in zip(a, b)])
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
 
     def blur(x: np.ndarray) -> np.ndarray:  # local Gaussian-weighted mean
         return ndimage.gaussian_filter(x, sigma=sigma, truncate=3.5, mode="reflect")
 
-    mu_a, mu_b = blur(a), blur(b)
-    var_a, var_b, cov = blur(a * a) - mu_a**2, blur(b * b) - mu_b**2, blur(a * b) - mu_a * mu_b
-    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
-        (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
+    mu_t, mu_p = blur(t), blur(p)
+    var_t, var_p, cov = blur(t * t) - mu_t**2, blur(p * p) - mu_p**2, blur(t * p) - mu_t * mu_p
+    s = ((2 * mu_t * mu_p + c1) * (2 * cov + c2)) / (
+        (mu_t**2 + mu_p**2 + c1) * (var_t + var_p + c2)
     )
     pad = int(3.5 * sigma + 0.5)  # drop the border, where the window runs off the image
     return float(s[pad:-pad, pad:-pad].mean()) if min(s.shape) > 2 * pad else float(s.mean())
@@ -582,7 +629,7 @@ def summary(y_true, score, threshold: float | None = None) -> dict:
     the most probable class, ``sensitivity_per_class`` and ``threshold`` None.
     Undefined values are ``nan``.
     """
-    s = _np(score)
+    s = to_numpy(score)
     if s.ndim == 2 and s.shape[1] > 2:
         t, pred = _labels(y_true), np.argmax(s, axis=1)
         classes = list(range(s.shape[1]))
@@ -595,7 +642,8 @@ def summary(y_true, score, threshold: float | None = None) -> dict:
         }
     if threshold is None:
         raise ValueError(
-            "A two-class summary needs a threshold, e.g. operating_point(...)['threshold'] from validation."
+            "A two-class summary needs a threshold, e.g. operating_point(...)['threshold'] "
+            "from validation."
         )
     pred = apply_threshold(s, threshold)
     c = confusion(y_true, pred)

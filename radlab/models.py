@@ -14,6 +14,11 @@ The pieces they are made of (``conv_block``, ``ResidualBlock``) are public
 too, so a lesson can push a random batch through one block and read the
 shape it gives, and ``count_parameters`` counts what a model learns.
 
+The arithmetic of one convolution, for lesson 03: ``conv_output_size`` (the
+formula), ``convolve`` (one 2D image and one filter, with torch's ``conv2d``)
+and ``KERNELS``, hand-made 3 x 3 filters (``as_kernel`` reads a filter given
+by name or as numbers).
+
 Example:
     >>> import torch
     >>> net = small_cnn(in_channels=1, num_classes=2)
@@ -26,10 +31,18 @@ from __future__ import annotations
 from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from .config import to_numpy, to_slice
+
 __all__ = [
+    "KERNELS",
+    "as_kernel",
+    "conv_output_size",
+    "convolve",
     "conv_block",
     "ResidualBlock",
     "small_cnn",
@@ -38,6 +51,83 @@ __all__ = [
     "Ensemble",
     "count_parameters",
 ]
+
+# 3x3 filters for the convolution lesson. torch's conv2d does not flip the
+# kernel (it is a cross-correlation), so each one reads as written.
+KERNELS: dict[str, np.ndarray] = {
+    "identity": np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], dtype=np.float32),
+    "blur": np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]], dtype=np.float32) / 16,
+    "sharpen": np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype=np.float32),
+    # Sobel: responds to horizontal edges (intensity changing from top to bottom)
+    "edge horizontal (Sobel)": np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], dtype=np.float32),
+    # Sobel: responds to vertical edges (intensity changing from left to right)
+    "edge vertical (Sobel)": np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32),
+    "Laplacian": np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=np.float32),
+}
+
+
+# ----------------------------------------------------------- one convolution --
+
+
+def conv_output_size(n: int, f: int, s: int = 1, p: int = 0) -> int:
+    """Output size of a convolution: ``(n + 2p - f) // s + 1``.
+
+    Args:
+        n: input size in pixels (height or width).
+        f: filter size (3 for a 3 x 3 filter).
+        s: stride.
+        p: zero padding added on each side.
+
+    Example:
+        >>> conv_output_size(64, 3, s=2, p=1)
+        32
+    """
+    if n + 2 * p < f:
+        raise ValueError(f"A {f}x{f} filter does not fit in a {n}-pixel input with padding {p}.")
+    return (n + 2 * p - f) // s + 1
+
+
+def as_kernel(kernel) -> np.ndarray:
+    """A square float32 filter (F, F) from a name in ``KERNELS`` or an array/tensor.
+
+    Args:
+        kernel: a name such as ``"edge vertical (Sobel)"``, or numbers, e.g. a
+            learned filter ``model.conv1.weight[0, 0]``.
+    """
+    if isinstance(kernel, str):
+        if kernel not in KERNELS:
+            raise ValueError(
+                f"There is no kernel called {kernel!r}; choose one of {', '.join(KERNELS)}."
+            )
+        return KERNELS[kernel]
+    values = np.asarray(np.squeeze(to_numpy(kernel)), dtype=np.float32)
+    if values.ndim != 2 or values.shape[0] != values.shape[1]:
+        raise ValueError(f"A kernel must be square, e.g. 3x3; this one is {values.shape}.")
+    return values
+
+
+def convolve(image, kernel, *, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """Slide one filter over one 2D image with torch's ``conv2d`` (zero padding).
+
+    Args:
+        image: (H, W) or (1, H, W) array or tensor.
+        kernel: a name in ``KERNELS`` or a square array/tensor (see ``as_kernel``).
+        stride, padding: as in ``torch.nn.functional.conv2d``.
+
+    Returns:
+        the filter response, (H', W') float32 with H' = ``conv_output_size(H, F, stride, padding)``.
+
+    Example:
+        >>> convolve(np.ones((5, 5)), "blur", padding=1).shape
+        (5, 5)
+    """
+    values = as_kernel(kernel)
+    x = torch.from_numpy(to_slice(image))[None, None]  # (1, 1, H, W): a batch of one
+    w = torch.from_numpy(values).reshape(1, 1, *values.shape)  # (out, in, F, F)
+    return F.conv2d(x, w, stride=stride, padding=padding)[0, 0].numpy()
+
+
+# ------------------------------------------------------------------ networks --
 
 
 def conv_block(
@@ -123,7 +213,9 @@ def small_cnn(
     dropout: float = 0.0,
     batchnorm: bool = True,
 ) -> nn.Sequential:
-    """The lesson CNN: three conv blocks (width, 2 x width, 4 x width filters), global pooling, dropout, linear.
+    """The lesson CNN: three conv blocks, global pooling, dropout, a linear layer.
+
+    The blocks have width, 2 x width and 4 x width filters.
 
     Small enough to train in seconds on a laptop CPU at 28-64 pixels.
 

@@ -4,24 +4,33 @@ Every image here is computed, not scanned: the generator knows which pixel is
 liver, lesion, aorta or bone, what the lesion is, and how much noise was added.
 That makes every lesson run without a download, and every answer checkable.
 
-=====================  ======================================================
-``liver_lesions``      axial abdominal CT slices in three phases (unenhanced,
-                       arterial, delayed), one liver lesion per patient in one
-                       of five categories (A classic HCC ... E cyst), masks
-``liver_volume``       the same as a stack of contiguous slices (a CT series)
-``fibrosis_livers``    one-phase slices whose liver surface, caudate lobe and
-                       parenchyma change with fibrosis stage F0-F4
-``add_ct_noise``       correlated CT noise; its SD grows as 1/sqrt(dose)
-``low_dose``           what a scan at a fraction of the dose would look like
-``scanner_kernel``     soft / standard / sharp reconstruction kernel
-``thick_slices``       thick slices as the average of thin ones (partial volume)
-``survival_times``     follow-up times with a known hazard (c-index truth)
-``to_dicom``           write one phantom patient as real DICOM series
-=====================  ======================================================
+========================  ==========================================================
+``liver_lesions``         axial abdominal CT slices in three phases (unenhanced,
+                          arterial, delayed), one liver lesion per patient in one
+                          of five categories (A classic HCC ... E cyst), masks
+``liver_volume``          the same as a stack of contiguous slices (a CT series)
+``fibrosis_livers``       one-phase slices whose liver surface, caudate lobe and
+                          parenchyma change with fibrosis stage F0-F4
+``tensors``               cases as tensors for a CNN: windowed images, a target
+``surface_irregularity``  a hand-made feature: how nodular a mask's outline is
+``survival_times``        follow-up times with a known hazard (c-index truth)
+``to_dicom``              write one phantom patient as real DICOM series
+``add_ct_noise``          correlated CT noise; its SD grows as 1/sqrt(dose)
+``low_dose``              what a scan at a fraction of the dose would look like
+``scanner_kernel``        soft / standard / sharp reconstruction kernel
+``thick_slices``          thick slices as the average of thin ones (partial volume)
+========================  ==========================================================
 
-Tissue values come from ``REFERENCE_HU`` (typical textbook ranges) and
-``LESION_HU``; each patient gets its own values drawn inside these ranges.
-The same seed always gives the same arrays.
+The last four, the scanner's share, live in :mod:`radlab.ct_physics` and are
+re-exported here. Tissue values come from ``REFERENCE_HU`` (typical textbook
+ranges) and ``LESION_HU``; each patient gets its own values drawn inside these
+ranges. The same seed always gives the same arrays; ``seed=None`` means the
+course seed (``rl.config.seed()``).
+
+How a slice is made: each patient's layout (body habitus, landmarks, liver
+lobes, lesion) is drawn as numbers in mm (``_Body``, ``_Liver``, ``_Lesions``),
+then tissues are painted onto a pixel grid one after another, each blended in
+by the share of the pixel it covers (partial volume), and noise is added last.
 
 Example:
     >>> cases = liver_lesions(10, seed=0)
@@ -32,15 +41,25 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import ndimage
 
 from . import config
+from .ct_physics import (
+    add_ct_noise,
+    correlated_noise,
+    gaussian_blur,
+    low_dose,
+    scanner_kernel,
+    thick_slices,
+)
 
 __all__ = [
     "PHASES",
@@ -54,6 +73,7 @@ __all__ = [
     "liver_lesions",
     "liver_volume",
     "fibrosis_livers",
+    "tensors",
     "add_ct_noise",
     "low_dose",
     "scanner_kernel",
@@ -76,13 +96,11 @@ REFERENCE_HU: dict[str, tuple[tuple[float, float], ...]] = {
     "aorta": ((35, 45), (250, 350), (120, 150)),  # the blood pool
     "portal_vein": ((35, 45), (80, 100), (150, 180)),
     "ivc": ((35, 45), (60, 90), (120, 150)),
-    "hepatic_vein": ((35, 45), (40, 55), (130, 150)),  # not yet opacified in the arterial phase
+    # hepatic veins are not yet opacified in the arterial phase
+    "hepatic_vein": ((35, 45), (40, 55), (130, 150)),
     "kidney_cortex": ((30, 40), (150, 200), (120, 150)),
-    "kidney_medulla": (
-        (25, 35),
-        (60, 80),
-        (120, 150),
-    ),  # corticomedullary contrast in the arterial phase
+    # corticomedullary contrast in the arterial phase
+    "kidney_medulla": ((25, 35), (60, 80), (120, 150)),
     "spleen": ((40, 50), (100, 130), (100, 120)),
     "stomach_wall": ((35, 45), (70, 90), (70, 80)),
     "water": ((0, 10),) * 3,  # stomach contents, CSF, ascites
@@ -101,7 +119,8 @@ LESION_CATEGORIES: dict[str, tuple[str, str]] = {
     "B": (
         "other malignant",
         "e.g. metastasis: rim enhancement with a dark centre in the arterial phase, "
-        "stays darker than liver in the delayed phase (some fill in slowly, like cholangiocarcinoma)",
+        "stays darker than liver in the delayed phase (some fill in slowly, like "
+        "cholangiocarcinoma)",
     ),
     "C": ("indeterminate / rare benign", "close to liver in every phase: the hard class"),
     "D": (
@@ -113,30 +132,25 @@ LESION_CATEGORIES: dict[str, tuple[str, str]] = {
 }
 
 # Lesion values per category: "core" (the whole lesion), "rim" (an outer ring),
-# "nodules" (peripheral puddles). A value is (low, high) in HU, or relative:
-# ("liver", lo, hi) = that phase's liver + U(lo, hi); ("aorta", lo, hi) = that
-# phase's aorta x U(lo, hi); ("unenhanced", lo, hi) = own unenhanced + U(lo, hi);
-# "core" = same as the core.
+# "nodules" (peripheral puddles), each given for the three phases. A value is
+# (low, high) in HU, or relative: ("liver", lo, hi) = that phase's liver + U(lo, hi);
+# ("aorta", lo, hi) = that phase's aorta x U(lo, hi); ("unenhanced", lo, hi) = the
+# lesion's own unenhanced value + U(lo, hi); "core" = same as the core.
 LESION_HU: dict[str, dict[str, tuple]] = {
-    "A": {
-        "core": ((40, 45), (100, 130), (70, 85)),
-        "rim": ("core", "core", ("liver", 10, 25)),
-    },  # capsule shows in the delayed phase
-    "B": {
-        "core": ((35, 45), (45, 60), (55, 75)),
-        "rim": ("core", (85, 110), (75, 95)),
-    },  # rim enhancement, dark centre
+    # classic HCC: the capsule (rim) shows in the delayed phase
+    "A": {"core": ((40, 45), (100, 130), (70, 85)), "rim": ("core", "core", ("liver", 10, 25))},
+    # other malignant: rim enhancement, dark centre
+    "B": {"core": ((35, 45), (45, 60), (55, 75)), "rim": ("core", (85, 110), (75, 95))},
     "C": {"core": ((45, 55), ("liver", -12, 12), ("liver", -12, 10))},
+    # hemangioma: puddles near the blood pool, then filled in
     "D": {
         "core": ((38, 42), (45, 65), ("aorta", 0.92, 1.05)),
         "nodules": ("core", ("aorta", 0.8, 1.0), "core"),
-    },  # puddles near blood pool, then filled in
+    },
     "E": {"core": ((2, 13), ("unenhanced", -2, 2), ("unenhanced", -2, 2))},
 }
-_B_SLOW_FILL = (
-    0.25,
-    (85.0, 100.0),
-)  # share of B lesions whose centre fills in by the delayed phase, its HU
+# Some category B lesions fill in slowly (cholangiocarcinoma-like): their share, delayed HU
+_B_SLOW_FILL_SHARE, _B_SLOW_FILL_HU = 0.25, (85.0, 100.0)
 
 # Codes of the tissue map (``cases.tissue``): TISSUES[code] is the tissue's name.
 TISSUES = (
@@ -157,6 +171,7 @@ TISSUES = (
 )
 _CODE = {name: code for code, name in enumerate(TISSUES)}
 _HU_LIMITS = (-1024.0, 3071.0)  # what a 12-bit CT stores
+_NOISE_GRAIN_PX = 0.8  # grain of the phantoms' CT noise, pixels (see ct_physics.add_ct_noise)
 
 
 # ---------------------------------------------------------------- result types
@@ -168,22 +183,28 @@ class _Cases:
     images: np.ndarray
     patient_id: np.ndarray
     z_mm: np.ndarray
+    pixel_mm: float
     phases: tuple[str, ...]
 
     def __len__(self) -> int:
         return len(self.images)
 
-    def subset(self, rows) -> _Cases:
-        """The same cases restricted to ``rows`` (indices or a boolean mask), e.g. one patient split."""
-        rows = np.arange(len(self))[rows]
+    def _per_image_fields(self) -> list[str]:
+        """Names of the arrays with one row per image (``images``, ``label``, masks...)."""
         n = len(self)
-        changes = {
-            f.name: getattr(self, f.name)[rows]
+        return [
+            f.name
             for f in fields(self)
             if isinstance(getattr(self, f.name), np.ndarray)
             and getattr(self, f.name).shape[:1] == (n,)
-        }
-        return replace(self, **changes)
+        ]
+
+    def subset(self, rows) -> Self:
+        """The same cases restricted to ``rows`` (indices or a boolean mask), e.g. one split."""
+        rows = np.arange(len(self))[rows]
+        return replace(
+            self, **{name: getattr(self, name)[rows] for name in self._per_image_fields()}
+        )
 
     def patient_rows(self, patient) -> np.ndarray:
         """Row indices of one patient's slices, in slice order."""
@@ -204,6 +225,12 @@ class _Cases:
     def to_dicom(self, index: int, folder) -> list[Path]:
         """Write the patient of image ``index`` as DICOM series; see :func:`to_dicom`."""
         return to_dicom(self, index, folder)
+
+    def _summary(self, what: str) -> str:
+        """First words of the repr: images, patients, matrix, pixel size."""
+        n, _, h, w = self.images.shape
+        patients = _count(np.unique(self.patient_id).size, "patient")
+        return f"{what}: {n} images of {patients}, {h}x{w} px ({self.pixel_mm:.2f} mm/px)"
 
 
 def _count(k: int, noun: str) -> str:
@@ -245,17 +272,14 @@ class LiverCases(_Cases):
     kind: str = "liver"
 
     def __repr__(self) -> str:
-        n, _, h, w = self.images.shape
         counts = ", ".join(f"{c} {int((self.category == c).sum())}" for c in self.categories)
+        noise_sd = self.noise_hu / math.sqrt(self.dose)
         lines = [
-            f"LiverCases: {n} images of {_count(np.unique(self.patient_id).size, 'patient')}, {h}x{w} px "
-            f"({self.pixel_mm:.2f} mm/px), phases {' / '.join(self.phases)} as channels, HU",
-            f"  noise SD {self.noise_hu / math.sqrt(self.dose):.1f} HU (dose {self.dose:g}), seed {self.seed}",
+            f"{self._summary('LiverCases')}, phases {' / '.join(self.phases)} as channels, HU",
+            f"  noise SD {noise_sd:.1f} HU (dose {self.dose:g}), seed {self.seed}",
             f"  categories: {counts}",
         ]
-        lines += [
-            f"  {c} {LESION_CATEGORIES[c][0]}: {LESION_CATEGORIES[c][1]}" for c in self.categories
-        ]
+        lines += [f"  {c} {': '.join(LESION_CATEGORIES[c])}" for c in self.categories]
         return "\n".join(lines)
 
 
@@ -289,14 +313,14 @@ class FibrosisCases(_Cases):
     kind: str = "fibrosis"
 
     def __repr__(self) -> str:
-        n, _, h, w = self.images.shape
         counts = ", ".join(f"F{s} {int((self.stage == s).sum())}" for s in self.stages)
+        noise_sd = self.noise_hu / math.sqrt(self.dose)
         return (
-            f"FibrosisCases: {n} images of {_count(np.unique(self.patient_id).size, 'patient')}, {h}x{w} px "
-            f"({self.pixel_mm:.2f} mm/px), {self.phases[0]} phase, HU, noise SD "
-            f"{self.noise_hu / math.sqrt(self.dose):.1f} HU, seed {self.seed}\n  stages: {counts}\n"
-            "  with stage the liver surface grows nodular, the caudate lobe grows against the right "
-            "lobe, the parenchyma grows heterogeneous, the spleen enlarges; some F4 livers have ascites"
+            f"{self._summary('FibrosisCases')}, {self.phases[0]} phase, HU, "
+            f"noise SD {noise_sd:.1f} HU, seed {self.seed}\n  stages: {counts}\n"
+            "  with stage the liver surface grows nodular, the caudate lobe grows against the "
+            "right lobe, the parenchyma grows heterogeneous, the spleen enlarges; some F4 livers "
+            "have ascites"
         )
 
 
@@ -325,21 +349,28 @@ class SurvivalData:
     def __repr__(self) -> str:
         return (
             f"SurvivalData: {len(self)} patients, {int(self.event.sum())} deaths, "
-            f"{int((~self.event).sum())} censored; hazard ratio {math.exp(self.beta):.2f} per SD of "
-            f"the feature; a perfect risk model reaches a c-index of {self.expected_c_index:.3f} on average"
+            f"{int((~self.event).sum())} censored; hazard ratio {math.exp(self.beta):.2f} per "
+            f"SD of the feature; a perfect risk model reaches a c-index of "
+            f"{self.expected_c_index:.3f} on average"
         )
 
 
 # ------------------------------------------------------------ random values
 
 
+def _seed(seed: int | None) -> int:
+    """``seed``, or the course seed (``rl.config.seed()``) for None."""
+    return config.seed() if seed is None else int(seed)
+
+
 def _rng_pair(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     """Two independent streams: anatomy, and noise (so noise_hu=0 leaves the anatomy unchanged)."""
-    anatomy, noise = np.random.SeedSequence(int(seed)).spawn(2)
+    anatomy, noise = np.random.SeedSequence(seed).spawn(2)
     return np.random.default_rng(anatomy), np.random.default_rng(noise)
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float, n: int) -> np.ndarray:
+    """n values drawn uniformly in [lo, hi), float32."""
     return rng.uniform(lo, hi, n).astype(np.float32)
 
 
@@ -367,15 +398,15 @@ def _spec_value(rng, spec, phase: int, core: np.ndarray, ref: dict[str, np.ndarr
 
 
 def _lesion_values(rng, letter: str, ref: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Core, rim and nodule HU (n, 3) of n lesions of one category; ``ref`` holds those patients' tissues."""
+    """Core, rim and nodule HU (n, 3) of n lesions of one category; ``ref``: their tissues."""
     n = len(ref["liver"])
     table = LESION_HU[letter]
     core = np.zeros((n, 3), np.float32)
-    for p in range(3):
+    for p in range(3):  # one phase at a time: "unenhanced" values refer to phase 0
         core[:, p] = _spec_value(rng, table["core"][p], p, core, ref)
-    if letter == "B":  # some "other malignant" lesions fill in slowly (cholangiocarcinoma)
-        slow = rng.random(n) < _B_SLOW_FILL[0]
-        core[slow, 2] = _u(rng, *_B_SLOW_FILL[1], n)[slow]
+    if letter == "B":
+        slow = rng.random(n) < _B_SLOW_FILL_SHARE
+        core[slow, 2] = _u(rng, *_B_SLOW_FILL_HU, n)[slow]
     out = {"core": core}
     for part in ("rim", "nodules"):
         specs = table.get(part, ("core",) * 3)
@@ -383,170 +414,268 @@ def _lesion_values(rng, letter: str, ref: dict[str, np.ndarray]) -> dict[str, np
     return out
 
 
-# ------------------------------------------------------------------ filters
+# ------------------------------------------------------------------ layouts
+#
+# A patient's layout is numbers, not pixels: sizes and positions in mm, one array
+# entry per patient (n,). ``rows(...)`` repeats them for each of a patient's slices
+# (one entry per image, N). Coordinates: x to the image's right (the patient's left),
+# y posterior, (0, 0) near the middle of the body, as in ``_Grid``.
 
 
-def _gauss_taps(sigma: float, *, unit_energy: bool) -> np.ndarray:
-    """1-D Gaussian taps; unit energy (sum of squares 1) keeps white noise's SD, unit sum keeps the mean."""
-    radius = max(1, int(math.ceil(2.5 * sigma)))
-    t = np.arange(-radius, radius + 1, dtype=np.float64)
-    taps = np.exp(-(t**2) / (2 * sigma**2))
-    taps /= math.sqrt((taps**2).sum()) if unit_energy else taps.sum()
-    return taps.astype(np.float32)
+class _PerPatient:
+    """A dataclass whose fields are arrays with one entry per patient (or such dataclasses)."""
+
+    def rows(self, rows: np.ndarray) -> Self:
+        """One entry per image: ``rows`` says which patient each image shows."""
+
+        def take(value):  # an array, or a nested layout such as a liver lobe
+            return value.rows(rows) if isinstance(value, _PerPatient) else value[rows]
+
+        return replace(self, **{f.name: take(getattr(self, f.name)) for f in fields(self)})
 
 
-def _filter_numpy(a: np.ndarray, taps: np.ndarray) -> np.ndarray:
-    """Separable filter over the last two axes (reflected edges); any leading shape."""
-    r = len(taps) // 2
-    h, w = a.shape[-2:]
-    pad = np.pad(a, [(0, 0)] * (a.ndim - 2) + [(r, r), (r, r)], mode="reflect")
-    rows = sum(t * pad[..., i : i + h, :] for i, t in enumerate(taps))
-    return sum(t * rows[..., i : i + w] for i, t in enumerate(taps)).astype(np.float32)
+@dataclass
+class _Body(_PerPatient):
+    """Body habitus and the fixed landmarks (spine, aorta, IVC); lengths in mm."""
+
+    half_width: np.ndarray  # body outline (an ellipse): half-width along x, mm
+    half_depth: np.ndarray  # body outline: half-depth along y, mm
+    fat: np.ndarray  # subcutaneous fat thickness, mm
+    muscle: np.ndarray  # abdominal wall muscle thickness, mm
+    x: np.ndarray  # centre of the body outline: x, mm
+    y: np.ndarray  # centre of the body outline: y, mm
+    vertebra_radius: np.ndarray  # vertebral body, mm (drawn 15% wider than deep)
+    vertebra_y: np.ndarray  # centre of the vertebral body, mm (it sits at x = 0)
+    aorta_radius: np.ndarray  # mm
+    aorta_x: np.ndarray  # aorta centre: x, mm (left of the midline)
+    aorta_y: np.ndarray  # aorta centre: y, mm (in front of the spine)
+    ivc_x: np.ndarray  # IVC centre: x, mm (right of the midline; the IVC is 26 x 18 mm)
+    ivc_y: np.ndarray  # IVC centre: y, mm
+
+    @property
+    def cavity_half_width(self) -> np.ndarray:
+        """Abdominal cavity (inside the muscle wall): half-width, mm."""
+        return self.half_width - self.fat - self.muscle
+
+    @property
+    def cavity_half_depth(self) -> np.ndarray:
+        """Abdominal cavity: half-depth, mm."""
+        return self.half_depth - self.fat - self.muscle
 
 
-def _filter_torch(a: torch.Tensor, taps: np.ndarray) -> torch.Tensor:
-    """Same as ``_filter_numpy`` for a tensor, on the tensor's device."""
-    shape = a.shape
-    x = a.reshape(-1, 1, *shape[-2:])  # (B, 1, H, W)
-    k = torch.as_tensor(taps, dtype=x.dtype, device=x.device)
-    r = len(taps) // 2
-    x = F.pad(x, (r, r, r, r), mode="reflect")
-    x = F.conv2d(x, k.view(1, 1, -1, 1))
-    x = F.conv2d(x, k.view(1, 1, 1, -1))
-    return x.reshape(shape)
-
-
-def _filter(a, taps: np.ndarray):
-    if isinstance(a, torch.Tensor):
-        return _filter_torch(a, taps)
-    return _filter_numpy(np.asarray(a, dtype=np.float32), taps)
-
-
-def _smooth_field(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
-    """Random texture with SD 1 and grain ``sigma`` pixels: (shape)."""
-    return _filter_numpy(
-        rng.standard_normal(shape, dtype=np.float32), _gauss_taps(sigma, unit_energy=True)
+def _body_layout(rng, n: int) -> _Body:
+    """Draw the body layout of n patients."""
+    half_width = _u(rng, 135, 175, n)
+    half_depth = half_width * _u(rng, 0.68, 0.78, n)
+    fat = _u(rng, 6, 14, n) + (half_width - 135) * _u(rng, 0.15, 0.45, n)  # wider: more fat
+    muscle = _u(rng, 6, 10, n)
+    x, y = _u(rng, -4, 4, n), _u(rng, -4, 4, n)
+    vertebra_radius = _u(rng, 16, 20, n)
+    vertebra_y = y + half_depth - fat - 42 - vertebra_radius  # paraspinal muscles behind it
+    aorta_radius = _u(rng, 9, 12, n)
+    aorta_x = _u(rng, 6, 14, n)
+    aorta_y = vertebra_y - vertebra_radius - aorta_radius - _u(rng, 2, 5, n)
+    ivc_x = -_u(rng, 20, 28, n)
+    ivc_y = vertebra_y - vertebra_radius - _u(rng, 6, 12, n)
+    return _Body(
+        half_width=half_width,
+        half_depth=half_depth,
+        fat=fat,
+        muscle=muscle,
+        x=x,
+        y=y,
+        vertebra_radius=vertebra_radius,
+        vertebra_y=vertebra_y,
+        aorta_radius=aorta_radius,
+        aorta_x=aorta_x,
+        aorta_y=aorta_y,
+        ivc_x=ivc_x,
+        ivc_y=ivc_y,
     )
 
 
-# -------------------------------------------------- noise, dose, kernel, slices
+@dataclass
+class _Lobe(_PerPatient):
+    """One liver lobe: an ellipse whose radius follows an outline table with angle; mm."""
+
+    x: np.ndarray  # centre: x, mm
+    y: np.ndarray  # centre: y, mm
+    half_width: np.ndarray  # half-axis along x at the lobe's centre slice, before ``scale``, mm
+    half_depth: np.ndarray  # half-axis along y, mm
+    scale: np.ndarray  # size change with fibrosis (1 = normal)
+    outline: np.ndarray  # (n, 512) radius against angle relative to the ellipse: bumps = nodules
 
 
-def _generator_for(hu, seed: int | None, generator):
-    if generator is not None:
-        return generator
-    if seed is None:
-        seed = config.seed()
-    if isinstance(hu, torch.Tensor):
-        return torch.Generator(device=hu.device).manual_seed(int(seed))
-    return np.random.default_rng(int(seed))
+@dataclass
+class _Liver(_PerPatient):
+    """Liver lobes, portal vein, spleen, and the signs of fibrosis."""
+
+    right: _Lobe  # shrinks with fibrosis (scale 1 - 0.05 x score)
+    left: _Lobe  # grows a little (scale 1 + 0.04 x score)
+    caudate: _Lobe  # in front of the IVC; grows against the right lobe
+    caudate_ratio: np.ndarray  # caudate / right lobe width, as built
+    portal_x: np.ndarray  # main portal vein at the hilum, centre: x, mm
+    portal_y: np.ndarray  # main portal vein, centre: y, mm
+    portal_radius: np.ndarray  # mm
+    spleen_scale: np.ndarray  # spleen size relative to normal: grows with fibrosis
+    heterogeneity: np.ndarray  # SD of the parenchymal texture, HU
+    ascites: np.ndarray  # bool: a rim of fluid around the liver
 
 
-def _noise_like(hu, sd: float, corr: float, rng):
-    """Correlated Gaussian noise of SD ``sd`` with the shape, type and device of ``hu``."""
-    if isinstance(hu, torch.Tensor):
-        white = torch.randn(hu.shape, generator=rng, device=hu.device, dtype=torch.float32)
-    else:
-        white = rng.standard_normal(np.shape(hu), dtype=np.float32)
-    if corr > 0:
-        white = _filter(white, _gauss_taps(corr, unit_energy=True))
-    return white * sd
+def _liver_layout(rng, body: _Body, score: np.ndarray) -> _Liver:
+    """Draw the liver of n patients; a fibrosis ``score`` (n,) 0-4 remodels it (0: normal)."""
+    n = len(score)
+    cav_w, cav_d = body.cavity_half_width, body.cavity_half_depth
+    right_scale = 1 - 0.05 * score
+    caudate_ratio = _u(rng, 0.38, 0.5, n) * (1 + 0.1 * score) / right_scale
+    right_w, right_d = cav_w * _u(rng, 0.46, 0.54, n), cav_d * _u(rng, 0.72, 0.84, n)
+    right_x, right_y = -cav_w * _u(rng, 0.44, 0.5, n), body.y - cav_d * _u(rng, 0.02, 0.1, n)
+    left_w, left_d = cav_w * _u(rng, 0.28, 0.36, n), cav_d * _u(rng, 0.22, 0.3, n)
+    left_x, left_y = cav_w * _u(rng, -0.1, 0.02, n), body.y - cav_d * _u(rng, 0.52, 0.6, n)
+    caudate_w = caudate_ratio * 0.6 * right_w
+    caudate_d = caudate_w * _u(rng, 0.9, 1.2, n)
+    caudate_x = body.ivc_x + _u(rng, 4, 10, n)
+    caudate_y = body.ivc_y - caudate_d - _u(rng, 2, 6, n)
+    portal_radius = _u(rng, 6, 8, n)
+    portal_x = caudate_x - caudate_w - _u(rng, 4, 10, n)
+    portal_y = caudate_y - _u(rng, 6, 16, n)
+    spleen_scale = (1 + 0.07 * score) * _u(rng, 0.9, 1.1, n)
+    ascites = rng.random(n) < np.clip((score - 3.0) * 0.5, 0, 1)
+    nodular = 0.045 * score**0.6 * _u(rng, 0.8, 1.2, n)  # F1 subtle, F4 ~10% of the radius
+    right, left, caudate = (_outline_table(rng, n, nodular * k) for k in (1.0, 1.0, 0.5))
+    return _Liver(
+        right=_Lobe(right_x, right_y, right_w, right_d, right_scale, right),
+        left=_Lobe(left_x, left_y, left_w, left_d, 1 + 0.04 * score, left),
+        caudate=_Lobe(caudate_x, caudate_y, caudate_w, caudate_d, np.ones_like(score), caudate),
+        caudate_ratio=caudate_ratio,
+        portal_x=portal_x,
+        portal_y=portal_y,
+        portal_radius=portal_radius,
+        spleen_scale=spleen_scale,
+        heterogeneity=2.0 + 2.2 * score,
+        ascites=ascites,
+    )
 
 
-def add_ct_noise(
-    hu,
-    *,
-    sd: float = 12.0,
-    dose: float = 1.0,
-    corr: float = 0.8,
-    seed: int | None = None,
-    generator=None,
-):
-    """Add correlated (textured) CT noise; its SD is ``sd / sqrt(dose)``.
+def _outline_table(rng, n: int, bumps: np.ndarray, size: int = 512) -> np.ndarray:
+    """Relative radius of a lobe against angle, (n, size): a gentle wobble, plus nodular
+    scallops of height ``bumps`` (n,) (bulges with notches between them)."""
+    theta = np.linspace(-np.pi, np.pi, size, endpoint=False, dtype=np.float32)[None, :]
 
-    Real CT noise is not independent from pixel to pixel: the reconstruction
-    gives it a grain. Here white Gaussian noise is blurred by a Gaussian of
-    ``corr`` pixels and rescaled, so its SD stays exactly ``sd / sqrt(dose)``.
+    def wave(k):  # cos(k theta) at a random phase per patient
+        return np.cos(k * theta + _u(rng, 0, 2 * np.pi, n)[:, None])
 
-    Args:
-        hu: image(s) in HU, NumPy array or torch tensor, last two axes (H, W).
-        sd: noise SD in HU at standard dose (10-15 HU is typical for abdominal CT).
-        dose: fraction of the standard dose; 0.25 (quarter dose) doubles the noise.
-        corr: grain size in pixels (0 = white noise).
-        seed / generator: the same seed gives the same noise; a NumPy Generator
-            (arrays) or torch.Generator (tensors) continues a stream.
-
-    Returns:
-        The noisy image, same type, shape and device as ``hu`` (float32).
-    """
-    if dose <= 0:
-        raise ValueError(f"dose={dose} must be a positive fraction of the standard dose, e.g. 0.25")
-    noise = _noise_like(hu, sd / math.sqrt(dose), corr, _generator_for(hu, seed, generator))
-    return hu + noise if isinstance(hu, torch.Tensor) else (np.asarray(hu, np.float32) + noise)
+    r = np.ones((n, size), np.float32)
+    for k in (2, 3, 4):  # the patient's own shape
+        r += _u(rng, 0, 0.04 / k, n)[:, None] * wave(k)
+    count = rng.integers(22, 34, n)[:, None]  # nodules around the lobe
+    jitter = 0.8 * np.sin(3 * theta + _u(rng, 0, 2 * np.pi, n)[:, None])  # unequal nodules
+    scallop = np.abs(np.sin(count * theta / 2 + jitter)) - 2 / np.pi  # mean 0
+    heights = 1 + 0.4 * wave(2) + 0.3 * wave(7)  # uneven from place to place
+    return (r + bumps[:, None] * heights * scallop).astype(np.float32)
 
 
-def low_dose(
-    hu,
-    dose: float = 0.25,
-    *,
-    base_sd: float = 12.0,
-    corr: float = 0.8,
-    seed: int | None = None,
-    generator=None,
-):
-    """Simulate a scan at a fraction ``dose`` of the standard dose from a standard-dose image.
+@dataclass
+class _Lesions(_PerPatient):
+    """Each patient's lesion: a sphere in the right lobe, its look in each phase."""
 
-    The image is assumed to carry ``base_sd`` HU of noise already (the phantoms
-    do, with their default ``noise_hu``). Independent noise is added so the
-    total SD becomes ``base_sd / sqrt(dose)``: quarter dose doubles the noise.
-    For a noise-free image use ``add_ct_noise(hu, sd=..., dose=...)`` instead.
-    """
-    if not 0 < dose <= 1:
-        raise ValueError(
-            f"dose={dose}: low_dose can only remove dose, so use a fraction in (0, 1], e.g. 0.25"
-        )
-    extra = base_sd * math.sqrt(1.0 / dose - 1.0)
-    return add_ct_noise(hu, sd=extra, dose=1.0, corr=corr, seed=seed, generator=generator)
+    radius: np.ndarray  # radius of the sphere, mm
+    eccentricity: np.ndarray  # in-slice elongation: half-axes radius x (1 +/- eccentricity)
+    angle: np.ndarray  # direction of the long axis, radians
+    nodule_count: np.ndarray  # hemangioma: number of peripheral puddles, 3-6
+    nodule_angle: np.ndarray  # hemangioma: where the first puddle sits, radians
+    u: np.ndarray  # centre: x offset from the right lobe's centre, in its half-widths
+    v: np.ndarray  # centre: y offset from the right lobe's centre, in its half-depths
+    core: np.ndarray  # (n, phases) HU of the whole lesion
+    rim: np.ndarray  # (n, phases) HU of the outer ring (where ``has_rim``)
+    nodules: np.ndarray  # (n, phases) HU of the puddles (differs from core only for D)
+    has_rim: np.ndarray  # bool: metastases, and most HCC (a capsule)
+    rim_width: np.ndarray  # share of the radius the rim takes
+    texture: np.ndarray  # SD of the lesion's mottle, HU
 
 
-def scanner_kernel(hu, kind: str = "standard"):
-    """Mimic a reconstruction kernel: ``soft`` blurs, ``sharp`` (bone) raises edges and noise.
+def _lesion_layout(rng, letters: np.ndarray, hu: dict, diameter_mm, body: _Body, liver: _Liver):
+    """Draw one lesion per patient of category ``letters`` (n,) in the patient's liver."""
+    n = len(letters)
+    radius = _u(rng, diameter_mm[0] / 2, diameter_mm[1] / 2, n)
+    eccentricity, angle = _u(rng, 0.0, 0.12, n), _u(rng, 0, np.pi, n)
+    nodule_count, nodule_angle = rng.integers(3, 7, n), _u(rng, 0, 2 * np.pi, n)
+    u, v = _place_lesions(rng, body, liver, radius)
+    values = {part: np.zeros((n, 3), np.float32) for part in ("core", "rim", "nodules")}
+    for letter in np.unique(letters):
+        rows = np.flatnonzero(letters == letter)
+        tissues = {tissue: by_patient[rows] for tissue, by_patient in hu.items()}
+        for part, hu_part in _lesion_values(rng, letter, tissues).items():
+            values[part][rows] = hu_part
+    is_a, is_b = letters == "A", letters == "B"
+    return _Lesions(
+        radius=radius,
+        eccentricity=eccentricity,
+        angle=angle,
+        nodule_count=nodule_count,
+        nodule_angle=nodule_angle,
+        u=u,
+        v=v,
+        **values,  # core, rim, nodules
+        has_rim=is_b | (is_a & (rng.random(n) < 0.8)),  # most HCC have a capsule
+        rim_width=np.where(is_a, 0.2, 0.35).astype(np.float32),  # capsule thin, tumour rim thick
+        texture=np.select([is_a, is_b], [8.0, 5.0], 2.0).astype(np.float32),
+    )
 
-    ``standard`` returns the image unchanged (a copy). ``soft`` smooths with a
-    Gaussian of 0.8 pixel (less noise, blurred edges). ``sharp`` adds back the
-    detail a Gaussian of 1 pixel removes (unsharp masking): edges overshoot
-    and the noise grows, as with a bone kernel.
-    """
-    if kind == "standard":
-        return hu.clone() if isinstance(hu, torch.Tensor) else np.array(hu, dtype=np.float32)
-    if kind == "soft":
-        return _filter(hu, _gauss_taps(0.8, unit_energy=False))
-    if kind == "sharp":
-        blurred = _filter(hu, _gauss_taps(1.0, unit_energy=False))
-        return hu + 1.5 * (hu - blurred)
-    raise ValueError(f"kernel {kind!r} is not known; use 'soft', 'standard' or 'sharp'")
+
+def _place_lesions(rng, body: _Body, liver: _Liver, radius: np.ndarray):
+    """Lesion centres (u, v) (n,) in units of the right lobe's half-axes, clear of its edge,
+    the cavity wall, vessels and spine: the first of 48 random tries that fits."""
+    n, tries = len(radius), 48
+    rho, phi = np.sqrt(rng.random((n, tries))) * 0.75, rng.uniform(-np.pi, np.pi, (n, tries))
+    u, v = rho * np.cos(phi), rho * np.sin(phi)  # (n, tries)
+
+    def col(a):
+        return a[:, None]
+
+    right = liver.right
+    x, y = col(right.x) + u * col(right.half_width), col(right.y) + v * col(right.half_depth)
+    margin = col(radius) + 6
+    ok = rho + margin / col(np.minimum(right.half_width, right.half_depth)) < 0.95  # in the lobe
+    cav_w, cav_d = body.cavity_half_width, body.cavity_half_depth
+    in_cavity = np.hypot((x - col(body.x)) / col(cav_w), (y - col(body.y)) / col(cav_d))
+    ok &= in_cavity + margin / col(np.minimum(cav_w, cav_d)) < 0.97
+    for cx, cy, r in (
+        (liver.portal_x, liver.portal_y, liver.portal_radius),
+        (body.ivc_x, body.ivc_y, np.full(n, 13.0)),
+        (liver.caudate.x, liver.caudate.y, liver.caudate.half_width),
+        (body.aorta_x, body.aorta_y, body.aorta_radius),
+        (np.zeros(n), body.vertebra_y, body.vertebra_radius * 1.2),
+    ):
+        ok &= np.hypot(x - col(cx), y - col(cy)) > margin + col(r)
+    first = np.where(ok.any(1), ok.argmax(1), rho.argmin(1))  # else the most central try
+    rows = np.arange(n)
+    return u[rows, first].astype(np.float32), v[rows, first].astype(np.float32)
 
 
-def thick_slices(volume, factor: int = 2, *, axis: int = -3):
-    """Average each ``factor`` neighbouring slices into one thick slice (partial volume).
+@dataclass
+class _Anatomy:
+    """What the painters need for each image (one entry per image, N): the patient's body
+    and liver, and where the slice cuts them."""
 
-    ``volume`` (..., Z, H, W) with Z along ``axis``; slices left over at the end
-    (Z not a multiple of ``factor``) are dropped. Thick slices have less noise
-    (SD / sqrt(factor)) but blur small lesions into their surroundings.
-    """
-    if factor < 1:
-        raise ValueError(f"factor={factor} must be a whole number of thin slices, 1 or more")
-    is_tensor = isinstance(volume, torch.Tensor)
-    x = volume if is_tensor else np.asarray(volume, np.float32)
-    axis = axis % x.ndim
-    keep = (x.shape[axis] // factor) * factor
-    if keep == 0:
-        raise ValueError(
-            f"only {x.shape[axis]} slices: too few to make slices {factor} times thicker"
-        )
-    x = x.narrow(axis, 0, keep) if is_tensor else np.take(x, np.arange(keep), axis=axis)
-    grouped = x.reshape(*x.shape[:axis], keep // factor, factor, *x.shape[axis + 1 :])
-    return grouped.mean(axis + 1) if is_tensor else grouped.mean(axis=axis + 1, dtype=np.float32)
+    body: _Body
+    liver: _Liver
+    z_mm: np.ndarray  # slice position from the organ centres, mm
+
+    @property
+    def liver_cut(self) -> np.ndarray:
+        """The liver's cross-section on this slice relative to its centre slice (N,), 0.5-1."""
+        return _slice_scale(self.z_mm, 110.0)
+
+    @property
+    def spleen_cut(self) -> np.ndarray:
+        """The same for the spleen (N,)."""
+        return _slice_scale(self.z_mm, 70.0)
+
+
+def _slice_scale(z_mm: np.ndarray, half_height_mm: float) -> np.ndarray:
+    """How an organ's cross-section shrinks away from its centre slice (an ellipsoid)."""
+    return np.sqrt(np.clip(1 - (z_mm / half_height_mm) ** 2, 0.25, 1)).astype(np.float32)
 
 
 # ----------------------------------------------------------------- geometry
@@ -556,60 +685,60 @@ def thick_slices(volume, factor: int = 2, *, axis: int = -3):
 class _Grid:
     """Pixel centres in mm: x to the image's right (the patient's left), y posterior.
 
-    The full grid holds x (1, 1, W) and y (1, H, 1), shared by all images; a
-    window (see :meth:`window`) holds x (N, 1, K), y (N, K, 1) around one
-    structure in each image, and the pixel indices iy, ix it covers.
+    The full grid holds x (1 or N, 1, W) and y (1 or N, H, 1); a window (see
+    :meth:`window`) holds x (N, 1, K), y (N, K, 1) around one structure in each
+    image, and where each image's window starts in the full image (top, left).
     """
 
-    x: np.ndarray
-    y: np.ndarray
-    px: float
-    size: int
-    iy: np.ndarray | None = None
-    ix: np.ndarray | None = None
+    x: np.ndarray  # pixel centres' x, mm
+    y: np.ndarray  # pixel centres' y, mm
+    px: float  # pixel size, mm
+    size: int  # pixels per side of the full image
+    top: np.ndarray | None = None  # a window's first row in the full image (N,); None: full grid
+    left: np.ndarray | None = None  # a window's first column (N,)
 
     def window(self, cx, cy, half_mm) -> _Grid:
-        """A K x K window per image around (cx, cy) (N,), K wide enough for ``half_mm`` (N,) each side."""
+        """A K x K window per image around (cx, cy) (N,), K wide enough for ``half_mm`` (N,)."""
         k = min(self.size, int(math.ceil(2 * float(np.max(half_mm)) / self.px)) + 3)
         n = len(cx)
         xs = np.broadcast_to(self.x[:, 0, :], (n, self.size))  # (N, W): each image's own columns
         ys = np.broadcast_to(self.y[:, :, 0], (n, self.size))
 
-        def start(c, first):  # first index, kept inside the image so indices never repeat
-            return np.clip(
-                np.round((np.asarray(c) - first) / self.px - (k - 1) / 2), 0, self.size - k
-            )
+        def start(c, first):  # first index, kept inside the image
+            first_index = np.round((np.asarray(c) - first) / self.px - (k - 1) / 2)
+            return np.clip(first_index, 0, self.size - k).astype(np.int64)
 
-        ix = (
-            start(cx, xs[:, 0]).astype(np.int64)[:, None, None] + np.arange(k)[None, None, :]
-        )  # (N, 1, K)
-        iy = (
-            start(cy, ys[:, 0]).astype(np.int64)[:, None, None] + np.arange(k)[None, :, None]
-        )  # (N, K, 1)
-        rows = np.arange(n)[:, None, None]
-        return _Grid(xs[rows, ix], ys[rows, iy], self.px, self.size, iy, ix)
+        top, left = start(cy, ys[:, 0]), start(cx, xs[:, 0])
+        x = np.take_along_axis(xs, left[:, None] + np.arange(k), axis=1)[:, None, :]  # (N, 1, K)
+        y = np.take_along_axis(ys, top[:, None] + np.arange(k), axis=1)[:, :, None]  # (N, K, 1)
+        return _Grid(x, y, self.px, self.size, top, left)
 
     def take(self, full: np.ndarray) -> np.ndarray:
-        """A full (N, H, W) array seen through this window: (N, K, K)."""
-        if self.ix is None:
+        """A full (N, H, W) array seen through this window: (N, K, K), a copy."""
+        if self.top is None:
             return full
-        return full[np.arange(len(full))[:, None, None], self.iy, self.ix]
+        return _windows(full, self.x.shape[-1])[np.arange(len(full)), self.top, self.left]
+
+
+def _windows(full: np.ndarray, k: int) -> np.ndarray:
+    """Every K x K square of the last two axes of ``full`` as a writeable view (..., top, left,
+    K, K): indexed with each image's (top, left), it reads or writes each image's window in
+    one step, several times faster than indexing pixel by pixel. (Windows of different
+    images never share pixels, so writing through the view is safe.)"""
+    return sliding_window_view(full, (k, k), axis=(-2, -1), writeable=True)
 
 
 def _grid(size: int, fov_mm: float, center_x, center_y) -> _Grid:
-    """Pixel grid over ``fov_mm``; one centre for all images (scalars) or one per image (arrays (N,))."""
+    """Pixel grid over ``fov_mm``; one centre for all images (scalars) or one per image (N,)."""
     px = fov_mm / size
     c = ((np.arange(size) + 0.5 - size / 2) * px).astype(np.float32)
-    x = (
-        np.atleast_1d(np.asarray(center_x, np.float32))[:, None, None] + c[None, None, :]
-    )  # (1 or N, 1, W)
-    y = (
-        np.atleast_1d(np.asarray(center_y, np.float32))[:, None, None] + c[None, :, None]
-    )  # (1 or N, H, 1)
-    return _Grid(x, y, px, size)
+    x = np.atleast_1d(np.asarray(center_x, np.float32))[:, None, None] + c[None, None, :]
+    y = np.atleast_1d(np.asarray(center_y, np.float32))[:, None, None] + c[None, :, None]
+    return _Grid(x, y, px, size)  # x (1 or N, 1, W), y (1 or N, H, 1)
 
 
 def _col(a) -> np.ndarray:
+    """Per-image values (N,) as (N, 1, 1), to broadcast against images."""
     return np.asarray(a, np.float32)[:, None, None]
 
 
@@ -638,113 +767,29 @@ def _cover(d: np.ndarray, px: float, grow_mm=0.0) -> np.ndarray:
     return np.clip(0.5 - (d - grow_mm) / px, 0.0, 1.0).astype(np.float32)
 
 
-def _radius_table(
-    rng, n: int, bumps: np.ndarray, wobble: float = 0.04, size: int = 512
-) -> np.ndarray:
-    """Radius of a lobe against angle, (n, size): smooth wobble plus nodular scallops of height ``bumps``."""
-    theta = np.linspace(-np.pi, np.pi, size, endpoint=False, dtype=np.float32)[None, :]
-    r = np.ones((n, size), np.float32)
-    for k in (2, 3, 4):  # gentle, patient-specific shape
-        r += _u(rng, 0, wobble / k, n)[:, None] * np.cos(
-            k * theta + _u(rng, 0, 2 * np.pi, n)[:, None]
-        )
-    count = rng.integers(22, 34, n)[:, None]  # nodules around the lobe
-    jitter = 0.8 * np.sin(3 * theta + _u(rng, 0, 2 * np.pi, n)[:, None])  # unequal nodule sizes
-    scallop = np.abs(np.sin(count * theta / 2 + jitter)) - 2 / np.pi  # bulges, notches between
-    local = (
-        1
-        + 0.4 * np.cos(2 * theta + _u(rng, 0, 2 * np.pi, n)[:, None])
-        + 0.3 * np.cos(7 * theta + _u(rng, 0, 2 * np.pi, n)[:, None])
-    )  # uneven heights
-    return (r + bumps[:, None] * local * scallop).astype(np.float32)
-
-
-def _lobe_d(gr: _Grid, cx, cy, ax, ay, table: np.ndarray) -> np.ndarray:
-    """Signed distance (mm, approx.) to a lobe: an ellipse whose radius follows ``table`` with angle."""
-    f, grad = _ellipse_fg(gr, cx, cy, ax, ay)
-    u, v = (gr.x - _col(cx)) / _col(ax), (gr.y - _col(cy)) / _col(ay)
-    n, size = table.shape
-    idx = ((np.arctan2(v, u) + np.pi) * (size / (2 * np.pi))).astype(np.int32) % size
-    radius = np.take_along_axis(table, idx.reshape(n, -1), axis=1).reshape(idx.shape)
+def _lobe_distance(gr: _Grid, lobe: _Lobe, scale: np.ndarray) -> np.ndarray:
+    """Signed distance (mm, approx.) to a lobe whose half-axes are multiplied by ``scale`` (N,)."""
+    ax, ay = lobe.half_width * scale, lobe.half_depth * scale
+    f, grad = _ellipse_fg(gr, lobe.x, lobe.y, ax, ay)
+    u, v = (gr.x - _col(lobe.x)) / _col(ax), (gr.y - _col(lobe.y)) / _col(ay)
+    n, size = lobe.outline.shape
+    angle = ((np.arctan2(v, u) + np.pi) * (size / (2 * np.pi))).astype(np.int32) % size
+    radius = np.take_along_axis(lobe.outline, angle.reshape(n, -1), axis=1).reshape(angle.shape)
     return (f - radius) / grad
 
 
 def _segment_cover(gr: _Grid, x0, y0, x1, y1, half_width) -> tuple[_Grid, np.ndarray]:
     """A vessel: a segment tapering to half its width at the far end; its window and cover."""
-    w = gr.window(
-        (x0 + x1) / 2, (y0 + y1) / 2, np.maximum(abs(x1 - x0), abs(y1 - y0)) / 2 + half_width
-    )
+    reach = np.maximum(abs(x1 - x0), abs(y1 - y0)) / 2 + half_width
+    w = gr.window((x0 + x1) / 2, (y0 + y1) / 2, reach)
     dx, dy = _col(x1 - x0), _col(y1 - y0)
-    t = np.clip(((w.x - _col(x0)) * dx + (w.y - _col(y0)) * dy) / (dx * dx + dy * dy + 1e-6), 0, 1)
+    along = ((w.x - _col(x0)) * dx + (w.y - _col(y0)) * dy) / (dx * dx + dy * dy + 1e-6)
+    t = np.clip(along, 0, 1)  # 0 at the start, 1 at the end
     dist = np.hypot(w.x - (_col(x0) + t * dx), w.y - (_col(y0) + t * dy))
     return w, _cover(dist - _col(half_width) * (1 - 0.5 * t), gr.px)
 
 
 # ------------------------------------------------------------------ anatomy
-
-
-def _body_layout(rng, n: int) -> dict[str, np.ndarray]:
-    """Body habitus and the fixed landmarks, in mm, per patient (arrays of n)."""
-    g: dict[str, np.ndarray] = {}
-    g["A"] = _u(rng, 135, 175, n)  # half-width of the body
-    g["B"] = g["A"] * _u(rng, 0.68, 0.78, n)  # half-depth
-    g["fat"] = _u(rng, 6, 14, n) + (g["A"] - 135) * _u(rng, 0.15, 0.45, n)
-    g["muscle"] = _u(rng, 6, 10, n)
-    g["cx"], g["cy"] = _u(rng, -4, 4, n), _u(rng, -4, 4, n)
-    g["Ac"] = g["A"] - g["fat"] - g["muscle"]  # abdominal cavity
-    g["Bc"] = g["B"] - g["fat"] - g["muscle"]
-    g["rv"] = _u(rng, 16, 20, n)  # vertebral body radius
-    g["yv"] = g["cy"] + g["B"] - g["fat"] - 42 - g["rv"]  # vertebral body centre
-    g["ra"] = _u(rng, 9, 12, n)  # aorta radius
-    g["xa"] = _u(rng, 6, 14, n)
-    g["ya"] = g["yv"] - g["rv"] - g["ra"] - _u(rng, 2, 5, n)
-    g["xi"] = -_u(rng, 20, 28, n)  # IVC
-    g["yi"] = g["yv"] - g["rv"] - _u(rng, 6, 12, n)
-    return g
-
-
-def _liver_layout(rng, g: dict[str, np.ndarray], score: np.ndarray) -> dict[str, np.ndarray]:
-    """Liver lobes, portal vein and spleen (mm) per patient; fibrosis ``score`` 0-4 remodels them."""
-    n = len(score)
-    g["right_scale"] = 1 - 0.05 * score  # the right lobe shrinks...
-    g["left_scale"] = 1 + 0.04 * score
-    g["caudate_ratio"] = (
-        _u(rng, 0.38, 0.5, n) * (1 + 0.1 * score) / g["right_scale"]
-    )  # ...the caudate grows
-    g["lrx"], g["lry"] = g["Ac"] * _u(rng, 0.46, 0.54, n), g["Bc"] * _u(rng, 0.72, 0.84, n)
-    g["lcx"], g["lcy"] = -g["Ac"] * _u(rng, 0.44, 0.5, n), g["cy"] - g["Bc"] * _u(rng, 0.02, 0.1, n)
-    g["llx"], g["lly"] = g["Ac"] * _u(rng, 0.28, 0.36, n), g["Bc"] * _u(rng, 0.22, 0.3, n)
-    g["lcx_left"], g["lcy_left"] = (
-        g["Ac"] * _u(rng, -0.1, 0.02, n),
-        g["cy"] - g["Bc"] * _u(rng, 0.52, 0.6, n),
-    )
-    g["ccx"] = g["caudate_ratio"] * 0.6 * g["lrx"]  # caudate half-width
-    g["ccy"] = g["ccx"] * _u(rng, 0.9, 1.2, n)
-    g["xc"], g["yc"] = g["xi"] + _u(rng, 4, 10, n), g["yi"] - g["ccy"] - _u(rng, 2, 6, n)
-    g["rp"] = _u(rng, 6, 8, n)  # main portal vein at the hilum
-    g["xp"], g["yp"] = g["xc"] - g["ccx"] - _u(rng, 4, 10, n), g["yc"] - _u(rng, 6, 16, n)
-    g["spleen"] = (1 + 0.07 * score) * _u(rng, 0.9, 1.1, n)
-    g["hetero"] = 2.0 + 2.2 * score  # parenchymal heterogeneity, HU
-    g["ascites"] = rng.random(n) < np.clip((score - 3.0) * 0.5, 0, 1)
-    nodular = (
-        0.045 * score**0.6 * _u(rng, 0.8, 1.2, n)
-    )  # F1 subtle, F4 bumps ~10% of the lobe radius
-    g["tables"] = [
-        _radius_table(rng, n, nodular * k) for k in (1.0, 1.0, 0.5)
-    ]  # right, left, caudate
-    return g
-
-
-def _expand(params: dict, rows: np.ndarray) -> dict:
-    """Patient parameters -> image parameters (one row per slice)."""
-    return {
-        k: ([t[rows] for t in v] if isinstance(v, list) else v[rows]) for k, v in params.items()
-    }
-
-
-def _slice_scale(z_mm: np.ndarray, half_height_mm: float) -> np.ndarray:
-    """How an organ's cross-section shrinks away from its centre slice (an ellipsoid)."""
-    return np.sqrt(np.clip(1 - (z_mm / half_height_mm) ** 2, 0.25, 1)).astype(np.float32)
 
 
 class _Canvas:
@@ -755,24 +800,30 @@ class _Canvas:
         self.tissue = np.zeros((n, size, size), np.uint8)
 
     def paint(self, gr: _Grid, cover: np.ndarray, value: np.ndarray, tissue: str) -> None:
-        """Blend ``value`` ((N, P) or (N, P, K, K), HU) in with weight ``cover`` (N, K, K) on grid ``gr``."""
+        """Blend ``value`` ((N, P) or (N, P, K, K), HU) in with weight ``cover`` (N, K, K).
+
+        ``gr`` is the full grid (K = H = W) or a window into it.
+        """
         value = value[:, :, None, None] if value.ndim == 2 else value
-        if gr.ix is None:
+        if gr.top is None:
             self.img += cover[:, None] * (value - self.img)
             self.tissue[cover >= 0.5] = _CODE[tissue]
             return
-        rows = np.arange(len(cover))[:, None, None]
-        patch = self.img[rows, :, gr.iy, gr.ix]  # (N, K, K, P): NumPy puts the indexed axes first
-        patch += cover[..., None] * (np.moveaxis(value, 1, -1) - patch)
-        self.img[rows, :, gr.iy, gr.ix] = patch
-        codes = self.tissue[rows, gr.iy, gr.ix]
+        rows, k = np.arange(len(cover)), cover.shape[-1]
+        images = _windows(self.img, k)
+        patch = images[rows, :, gr.top, gr.left]  # (N, P, K, K): each image's window
+        patch += cover[:, None] * (value - patch)
+        images[rows, :, gr.top, gr.left] = patch
+        tissues = _windows(self.tissue, k)
+        codes = tissues[rows, gr.top, gr.left]  # (N, K, K)
         codes[cover >= 0.5] = _CODE[tissue]
-        self.tissue[rows, gr.iy, gr.ix] = codes
+        tissues[rows, gr.top, gr.left] = codes
 
-    def ellipse(
-        self, gr: _Grid, value, tissue: str, cx, cy, ax, ay, angle=None
-    ) -> tuple[_Grid, np.ndarray]:
-        """Paint an ellipse (arrays (N,) in mm) inside its own window; returns the window and cover."""
+    def ellipse(self, gr: _Grid, value, tissue: str, cx, cy, ax, ay, angle=None):
+        """Paint an ellipse (centre, half-axes (N,) or scalars, mm) inside its own window.
+
+        Returns the window and the ellipse's cover in it.
+        """
         n = len(value)
         cx, cy, ax, ay = (
             np.broadcast_to(np.asarray(a, np.float32), (n,)) for a in (cx, cy, ax, ay)
@@ -783,165 +834,105 @@ class _Canvas:
         return w, cover
 
 
-def _paint_wall(cv: _Canvas, gr: _Grid, g, hu) -> np.ndarray:
+def _paint_wall(cv: _Canvas, gr: _Grid, body: _Body, hu) -> np.ndarray:
     """Subcutaneous fat, muscle wall, intra-abdominal fat; returns the cavity cover (N, H, W)."""
-    cv.paint(gr, _ellipse_cover(gr, g["cx"], g["cy"], g["A"], g["B"]), hu["fat"], "fat")
-    cv.paint(
-        gr,
-        _ellipse_cover(gr, g["cx"], g["cy"], g["A"] - g["fat"], g["B"] - g["fat"]),
-        hu["muscle"],
-        "muscle",
-    )
-    cavity = _ellipse_cover(gr, g["cx"], g["cy"], g["Ac"], g["Bc"])
+    x, y = body.x, body.y
+    cv.paint(gr, _ellipse_cover(gr, x, y, body.half_width, body.half_depth), hu["fat"], "fat")
+    inner_w, inner_d = body.half_width - body.fat, body.half_depth - body.fat
+    cv.paint(gr, _ellipse_cover(gr, x, y, inner_w, inner_d), hu["muscle"], "muscle")
+    cavity = _ellipse_cover(gr, x, y, body.cavity_half_width, body.cavity_half_depth)
     cv.paint(gr, cavity, hu["fat"], "fat")
     return cavity
 
 
-def _paint_spine_and_great_vessels(cv: _Canvas, gr: _Grid, g, hu) -> None:
-    """Paraspinal muscles, vertebra, spinal canal, aorta and IVC, painted last: nothing covers them."""
-    yp = g["yv"] + g["rv"] + 14  # level of the spinal canal
+def _paint_spine_and_great_vessels(cv: _Canvas, gr: _Grid, body: _Body, hu) -> None:
+    """Paraspinal muscles, vertebra, spinal canal, aorta and IVC, painted last: nothing
+    covers them. Sizes without a name are in mm."""
+    rv, yv = body.vertebra_radius, body.vertebra_y
+    yp = yv + rv + 14  # level of the spinal canal
     for side in (-1, 1):
         cv.ellipse(gr, hu["muscle"], "muscle", side * 30, yp + 4, 24, 18)  # paraspinal
-        cv.ellipse(gr, hu["muscle"], "muscle", side * (g["rv"] + 8), g["yv"], 9, 13)  # crus / psoas
+        cv.ellipse(gr, hu["muscle"], "muscle", side * (rv + 8), yv, 9, 13)  # crus / psoas
     cv.ellipse(gr, hu["bone_cortex"], "bone", 0, yp + 6, 7, 16)  # spinous process
     cv.ellipse(gr, hu["water"], "water", 0, yp - 3, 8, 7)  # spinal canal (CSF)
-    cv.ellipse(gr, hu["bone_cortex"], "bone", 0, g["yv"], g["rv"] * 1.15, g["rv"])  # vertebral body
-    cv.ellipse(gr, hu["bone_cancellous"], "bone", 0, g["yv"], g["rv"] * 1.15 - 3, g["rv"] - 3)
-    cv.ellipse(gr, hu["aorta"], "aorta", g["xa"], g["ya"], g["ra"], g["ra"])
-    cv.ellipse(gr, hu["ivc"], "ivc", g["xi"], g["yi"], 13, 9)  # the liver wraps around the IVC
+    cv.ellipse(gr, hu["bone_cortex"], "bone", 0, yv, rv * 1.15, rv)  # vertebral body
+    cv.ellipse(gr, hu["bone_cancellous"], "bone", 0, yv, rv * 1.15 - 3, rv - 3)
+    ra = body.aorta_radius
+    cv.ellipse(gr, hu["aorta"], "aorta", body.aorta_x, body.aorta_y, ra, ra)
+    cv.ellipse(gr, hu["ivc"], "ivc", body.ivc_x, body.ivc_y, 13, 9)  # the liver wraps around it
 
 
-def _paint_viscera(cv: _Canvas, gr: _Grid, g, hu) -> None:
+def _paint_viscera(cv: _Canvas, gr: _Grid, a: _Anatomy, hu) -> None:
     """Kidneys (cortex and medulla), spleen, and the stomach with fluid and a gas cap."""
-    n = len(g["A"])
-    s = g["spleen"] * g["z_spleen"]  # spleen along the left posterolateral wall
-    cv.ellipse(
-        gr,
-        hu["spleen"],
-        "spleen",
-        g["Ac"] * 0.72,
-        g["cy"] + g["Bc"] * 0.2,
-        g["Ac"] * 0.17 * s,
-        g["Bc"] * 0.42 * s,
-        np.full(n, -0.45),
-    )
-    for side, k, tilt in (
-        (1, 1.0, 0.5),
-        (-1, 0.75, -0.5),
-    ):  # left kidney's upper part, right upper pole
-        kx, ky, angle = side * (g["rv"] + 36), g["yv"] + 2, np.full(n, tilt)
+    body, n = a.body, len(a.z_mm)
+    cav_w, cav_d = body.cavity_half_width, body.cavity_half_depth
+    s = a.liver.spleen_scale * a.spleen_cut  # spleen along the left posterolateral wall
+    spleen_at = (cav_w * 0.72, body.y + cav_d * 0.2)
+    spleen_axes = (cav_w * 0.17 * s, cav_d * 0.42 * s)
+    cv.ellipse(gr, hu["spleen"], "spleen", *spleen_at, *spleen_axes, np.full(n, -0.45))
+    # the left kidney's upper part, the right kidney's upper pole (smaller)
+    for side, k, tilt in ((1, 1.0, 0.5), (-1, 0.75, -0.5)):
+        kx, ky, angle = side * (body.vertebra_radius + 36), body.vertebra_y + 2, np.full(n, tilt)
         cv.ellipse(gr, hu["kidney_cortex"], "kidney", kx, ky, 19 * k, 26 * k, angle)
         cv.ellipse(gr, hu["kidney_medulla"], "kidney", kx, ky, 11 * k, 17 * k, angle)
-    sx, sy, sa, sb = g["Ac"] * 0.36, g["cy"] - g["Bc"] * 0.35, g["Ac"] * 0.26, g["Bc"] * 0.28
+    sx, sy, sa, sb = cav_w * 0.36, body.y - cav_d * 0.35, cav_w * 0.26, cav_d * 0.28
     cv.ellipse(gr, hu["stomach_wall"], "stomach", sx, sy, sa, sb, np.full(n, 0.3))
     w, lumen = cv.ellipse(gr, hu["water"], "water", sx, sy, sa - 4, sb - 4, np.full(n, 0.3))
-    gas = lumen * np.clip(0.5 - (w.y - _col(sy - 0.45 * sb)) / gr.px, 0, 1)  # gas rises anteriorly
+    level = _col(sy - 0.45 * sb)  # gas rises to the front (anterior, small y)
+    gas = lumen * np.clip(0.5 - (w.y - level) / gr.px, 0, 1)
     cv.paint(w, gas.astype(np.float32), hu["air"], "air")
 
 
-def _liver_cover(gr: _Grid, g, cavity) -> tuple[np.ndarray, np.ndarray]:
-    """Liver cover (N, H, W): right, left and caudate lobes inside the cavity; and its distance (mm)."""
-    zl = g["z_liver"]
-    rs, ls = g["right_scale"] * zl, g["left_scale"] * zl
-    t_right, t_left, t_caud = g["tables"]
-    d = _lobe_d(gr, g["lcx"], g["lcy"], g["lrx"] * rs, g["lry"] * rs, t_right)
-    d = np.minimum(
-        d, _lobe_d(gr, g["lcx_left"], g["lcy_left"], g["llx"] * ls, g["lly"] * ls, t_left)
-    )
-    d = np.minimum(d, _lobe_d(gr, g["xc"], g["yc"], g["ccx"] * zl, g["ccy"] * zl, t_caud))
+def _liver_cover(gr: _Grid, a: _Anatomy, cavity) -> tuple[np.ndarray, np.ndarray]:
+    """Liver cover (N, H, W), the three lobes inside the cavity, and its signed distance (mm)."""
+    cut = a.liver_cut
+    lobes = (a.liver.right, a.liver.left, a.liver.caudate)
+    d = np.minimum.reduce([_lobe_distance(gr, lobe, lobe.scale * cut) for lobe in lobes])
     return np.minimum(_cover(d, gr.px), cavity), d
 
 
-def _paint_liver(cv: _Canvas, gr: _Grid, g, hu, cavity, rng) -> np.ndarray:
-    """Liver with texture, ascites, portal and hepatic veins; returns the liver cover (N, H, W)."""
-    n = len(g["A"])
-    liver, d = _liver_cover(gr, g, cavity)
-    if g["ascites"].any():  # a rim of fluid around a cirrhotic liver
-        cv.paint(
-            gr,
-            np.minimum(_cover(d, gr.px, grow_mm=np.where(g["ascites"], 8.0, -1e3)), cavity),
-            hu["water"],
-            "water",
-        )
-    texture = _smooth_field(rng, (n, gr.size, gr.size), 1.2) * _col(g["hetero"])
-    cv.paint(gr, liver, hu["liver"][:, :, None, None] + texture[:, None], "liver")
-    veins = [
-        (g["xp"], g["yp"], g["lcx"] - 0.6 * g["lrx"], g["lcy"] - 0.1 * g["lry"], "portal_vein"),
-        (g["xp"], g["yp"], g["lcx"] - 0.25 * g["lrx"], g["lcy"] + 0.5 * g["lry"], "portal_vein"),
-        (g["xp"], g["yp"], g["lcx_left"], g["lcy_left"], "portal_vein"),
-        (g["xi"], g["yi"], g["lcx"] - 0.3 * g["lrx"], g["lcy"] - 0.7 * g["lry"], "hepatic_vein"),
-        (g["xi"], g["yi"], g["lcx_left"] - 0.5 * g["llx"], g["lcy_left"], "hepatic_vein"),
+def _liver_veins(a: _Anatomy) -> list[tuple]:
+    """Portal and hepatic vein branches in the liver: (x0, y0, x1, y1, kind), mm."""
+    px, py = a.liver.portal_x, a.liver.portal_y  # portal branches start at the hilum
+    ix, iy = a.body.ivc_x, a.body.ivc_y  # hepatic veins drain into the IVC
+    r, left = a.liver.right, a.liver.left
+    rx, ry, rw, rd = r.x, r.y, r.half_width, r.half_depth
+    return [
+        (px, py, rx - 0.6 * rw, ry - 0.1 * rd, "portal_vein"),
+        (px, py, rx - 0.25 * rw, ry + 0.5 * rd, "portal_vein"),
+        (px, py, left.x, left.y, "portal_vein"),
+        (ix, iy, rx - 0.3 * rw, ry - 0.7 * rd, "hepatic_vein"),
+        (ix, iy, left.x - 0.5 * left.half_width, left.y, "hepatic_vein"),
     ]
-    for x0, y0, x1, y1, kind in veins:
+
+
+def _paint_liver(cv: _Canvas, gr: _Grid, a: _Anatomy, hu, cavity, rng) -> np.ndarray:
+    """Liver with texture, ascites, portal and hepatic veins; returns the liver cover (N, H, W)."""
+    n, liver = len(a.z_mm), a.liver
+    cover, d = _liver_cover(gr, a, cavity)
+    if liver.ascites.any():  # a rim of fluid around a cirrhotic liver
+        fluid = _cover(d, gr.px, grow_mm=np.where(liver.ascites, 8.0, -1e3))
+        cv.paint(gr, np.minimum(fluid, cavity), hu["water"], "water")
+    texture = correlated_noise(rng, (n, gr.size, gr.size), 1.2) * _col(liver.heterogeneity)
+    cv.paint(gr, cover, hu["liver"][:, :, None, None] + texture[:, None], "liver")
+    for x0, y0, x1, y1, kind in _liver_veins(a):
         w, vessel = _segment_cover(gr, x0, y0, x1, y1, np.full(n, 2.5, np.float32))
-        cv.paint(w, vessel * w.take(liver), hu[kind], "hepatic_vessel")
-    cv.ellipse(gr, hu["portal_vein"], "portal_vein", g["xp"], g["yp"], g["rp"], g["rp"])
-    return liver
+        cv.paint(w, vessel * w.take(cover), hu[kind], "hepatic_vessel")
+    r = liver.portal_radius
+    cv.ellipse(gr, hu["portal_vein"], "portal_vein", liver.portal_x, liver.portal_y, r, r)
+    return cover
 
 
 # ------------------------------------------------------------------ lesions
 
-
-def _place_lesions(
-    rng, g: dict[str, np.ndarray], radius: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Lesion centres, as offsets in units of the right lobe's half-axes, clear of edges and vessels."""
-    n, tries = len(radius), 48
-    rho, phi = np.sqrt(rng.random((n, tries))) * 0.75, rng.uniform(-np.pi, np.pi, (n, tries))
-    u, v = rho * np.cos(phi), rho * np.sin(phi)
-    px_, py_ = g["lcx"][:, None] + u * g["lrx"][:, None], g["lcy"][:, None] + v * g["lry"][:, None]
-    margin = radius[:, None] + 6
-    ok = rho + margin / np.minimum(g["lrx"], g["lry"])[:, None] < 0.95
-    ok &= (
-        np.hypot(
-            (px_ - g["cx"][:, None]) / g["Ac"][:, None], (py_ - g["cy"][:, None]) / g["Bc"][:, None]
-        )
-        + margin / np.minimum(g["Ac"], g["Bc"])[:, None]
-        < 0.97
-    )
-    for cx, cy, r in (
-        (g["xp"], g["yp"], g["rp"]),
-        (g["xi"], g["yi"], np.full(n, 13.0)),
-        (g["xc"], g["yc"], g["ccx"]),
-        (g["xa"], g["ya"], g["ra"]),
-        (np.zeros(n), g["yv"], g["rv"] * 1.2),
-    ):
-        ok &= (
-            np.hypot(px_ - cx[:, None], py_ - cy[:, None]) > margin + r[:, None]
-        )  # clear of vessels, spine
-    first = np.where(ok.any(1), ok.argmax(1), rho.argmin(1))  # else the most central try
-    rows = np.arange(n)
-    return u[rows, first].astype(np.float32), v[rows, first].astype(np.float32)
+_MOTTLE_BY_PHASE = np.array([0.3, 1.0, 0.6], np.float32)  # lesion mottle per phase, x texture
 
 
-def _lesion_patient_params(
-    rng, letters: np.ndarray, hu: dict, diameter_mm, g
-) -> dict[str, np.ndarray]:
-    """Per-patient lesion: size, shape, position, and HU of core, rim and nodules (n, 3)."""
-    n = len(letters)
-    les = {
-        "radius": _u(rng, diameter_mm[0] / 2, diameter_mm[1] / 2, n),
-        "ecc": _u(rng, 0.0, 0.12, n),
-        "angle": _u(rng, 0, np.pi, n),
-        "n_nod": rng.integers(3, 7, n),
-        "nod_phase": _u(rng, 0, 2 * np.pi, n),
-    }
-    les["u"], les["v"] = _place_lesions(rng, g, les["radius"])
-    for part in ("core", "rim", "nodules"):
-        les[part] = np.zeros((n, 3), np.float32)
-    for letter in np.unique(letters):
-        rows = np.flatnonzero(letters == letter)
-        values = _lesion_values(rng, letter, {k: v[rows] for k, v in hu.items()})
-        for part, val in values.items():
-            les[part][rows] = val
-    les["has_rim"] = (letters == "B") | (
-        (letters == "A") & (rng.random(n) < 0.8)
-    )  # most HCC have a capsule
-    les["rim_width"] = np.where(letters == "A", 0.2, 0.35).astype(
-        np.float32
-    )  # capsule thin, tumour rim thick
-    les["texture"] = np.select([letters == "A", letters == "B"], [8.0, 5.0], 2.0).astype(np.float32)
-    return les
+def _lesion_centre(a: _Anatomy, les: _Lesions) -> tuple[np.ndarray, np.ndarray]:
+    """Each image's lesion centre in mm: (x (N,), y (N,)); it moves with the right lobe."""
+    right = a.liver.right
+    scale = a.liver_cut * right.scale
+    return right.x + les.u * right.half_width * scale, right.y + les.v * right.half_depth * scale
 
 
 def _nodule_cover(w: _Grid, cx, cy, r, count, phase) -> np.ndarray:
@@ -956,45 +947,67 @@ def _nodule_cover(w: _Grid, cx, cy, r, count, phase) -> np.ndarray:
     return cover
 
 
-def _lesion_centre(g: dict, les: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Each image's lesion centre in mm: (x (N,), y (N,))."""
-    zl = g["z_liver"] * g["right_scale"]
-    return g["lcx"] + les["u"] * g["lrx"] * zl, g["lcy"] + les["v"] * g["lry"] * zl
-
-
-def _paint_lesion(cv: _Canvas, gr: _Grid, g, les, liver, rng) -> None:
-    """Paint each image's cut through its lesion (inside the liver cover ``liver`` (N, H, W))."""
-    n = len(les["radius"])
-    r = np.sqrt(
-        np.clip(les["radius"] ** 2 - g["z_mm"] ** 2, 1e-4, None)
-    )  # in-slice radius of a sphere
-    cx, cy = _lesion_centre(g, les)
-    w = gr.window(cx, cy, les["radius"] * 1.15 + gr.px)
-    f, grad = _ellipse_fg(w, cx, cy, r * (1 + les["ecc"]), r * (1 - les["ecc"]), les["angle"])
+def _paint_lesion(cv: _Canvas, gr: _Grid, a: _Anatomy, les: _Lesions, liver, rng) -> None:
+    """Paint each image's cut through its lesion, in all three phases, inside the liver
+    cover ``liver`` (N, H, W)."""
+    n = len(les.radius)
+    r = np.sqrt(np.clip(les.radius**2 - a.z_mm**2, 1e-4, None))  # in-slice radius of a sphere
+    cx, cy = _lesion_centre(a, les)
+    w = gr.window(cx, cy, les.radius * 1.15 + gr.px)
+    axes = r * (1 + les.eccentricity), r * (1 - les.eccentricity)
+    f, grad = _ellipse_fg(w, cx, cy, *axes, les.angle)
     cover = np.minimum(_cover((f - 1) / grad, gr.px), w.take(liver))
     k = cover.shape[-1]
-    mottle = (
-        _smooth_field(rng, (n, 1, k, k), 0.8) * np.array([0.3, 1.0, 0.6], np.float32)[:, None, None]
-    )
-    value = les["core"][:, :, None, None] + _col(les["texture"])[:, None] * mottle  # (N, P, K, K)
-    inner = 1 - _col(
-        np.maximum(les["rim_width"], 0.8 * gr.px / r)
-    )  # rim: the outer part of the radius
-    rim = np.clip(0.5 + (f - inner) / (grad * gr.px), 0, 1) * _col(les["has_rim"])
-    value += rim[:, None] * (les["rim"] - les["core"])[:, :, None, None]
-    hem = np.flatnonzero(np.any(les["nodules"] != les["core"], axis=1))
+    mottle = correlated_noise(rng, (n, 1, k, k), 0.8) * _MOTTLE_BY_PHASE[:, None, None]
+    value = les.core[:, :, None, None] + _col(les.texture)[:, None] * mottle  # (N, P, K, K)
+    inner = 1 - _col(np.maximum(les.rim_width, 0.8 * gr.px / r))  # the rim: f beyond this
+    rim = np.clip(0.5 + (f - inner) / (grad * gr.px), 0, 1) * _col(les.has_rim)
+    value += rim[:, None] * (les.rim - les.core)[:, :, None, None]
+    hem = np.flatnonzero(np.any(les.nodules != les.core, axis=1))  # hemangiomas
     if hem.size:
         sub = _Grid(w.x[hem], w.y[hem], gr.px, gr.size)
-        nod = _nodule_cover(sub, cx[hem], cy[hem], r[hem], les["n_nod"][hem], les["nod_phase"][hem])
-        value[hem] += nod[:, None] * (les["nodules"][hem] - les["core"][hem])[:, :, None, None]
+        nod = _nodule_cover(
+            sub, cx[hem], cy[hem], r[hem], les.nodule_count[hem], les.nodule_angle[hem]
+        )
+        value[hem] += nod[:, None] * (les.nodules[hem] - les.core[hem])[:, :, None, None]
     cv.paint(w, cover, value, "lesion")
 
 
-# ----------------------------------------------------------------- builders
+# ----------------------------------------------------------------- rendering
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """How the phantom patients are imaged."""
+
+    size: int  # pixels per side
+    fov_mm: float  # field of view (a square), mm
+    center_mm: tuple[float, float]  # centre of the field of view (x, y), mm
+    slices_per_patient: int  # neighbouring slices through each patient
+    slice_mm: float  # distance between a patient's neighbouring slices, mm
+    noise_hu: float  # noise SD at standard dose, HU
+    dose: float  # fraction of the standard dose
+
+    @property
+    def noise_sd(self) -> float:
+        """The noise SD at this dose, HU."""
+        return self.noise_hu / math.sqrt(self.dose)
+
+    def grid(self) -> _Grid:
+        """The pixel grid of the whole field of view."""
+        return _grid(self.size, self.fov_mm, *self.center_mm)
+
+
+def _check_size(size: int, fov_mm: float) -> None:
+    if size < 16 or fov_mm <= 0:
+        raise ValueError(
+            f"size={size} px over fov_mm={fov_mm}: use at least 16 px and a positive field "
+            "of view (a 64 px slice over 380 mm gives about 6 mm pixels)"
+        )
 
 
 def _patients(n: int, slices_per_patient: int, slice_mm) -> tuple[np.ndarray, np.ndarray]:
-    """Row -> patient index, and slice positions z (mm) centred on the patient's lesion/organ centre.
+    """Row -> patient index, and slice positions z (mm) centred on the patient's organ centres.
 
     ``slice_mm`` is one spacing for all, or one per patient (n,).
     """
@@ -1008,30 +1021,23 @@ def _patients(n: int, slices_per_patient: int, slice_mm) -> tuple[np.ndarray, np
     return rows, z.astype(np.float32)
 
 
-def _render(
-    rng_anat,
-    rng_noise,
-    g: dict,
-    gr: _Grid,
-    hu_img: dict,
-    phase_idx,
-    noise_sd: float,
-    les: dict | None,
-):
-    """Paint every image and add noise: images (N, P, H, W) in HU and the tissue map (N, H, W)."""
-    cv = _Canvas(len(g["A"]), len(phase_idx), gr.size)
-    hu = {k: v[:, phase_idx] for k, v in hu_img.items()}
-    cavity = _paint_wall(cv, gr, g, hu)
-    _paint_viscera(cv, gr, g, hu)
-    liver = _paint_liver(cv, gr, g, hu, cavity, rng_anat)
+def _render(rngs, a: _Anatomy, gr: _Grid, hu: dict, phases: list[int], noise_sd: float, les=None):
+    """Paint every image and add noise: images (N, P, H, W) in HU and the tissue map (N, H, W).
+
+    ``rngs``: the anatomy and noise streams; ``hu``: tissue values (N, 3) per image;
+    ``phases``: which of the three to paint; ``les``: lesions (only with all three phases).
+    """
+    rng_anatomy, rng_noise = rngs
+    cv = _Canvas(len(a.z_mm), len(phases), gr.size)
+    hu = {k: v[:, phases] for k, v in hu.items()}
+    cavity = _paint_wall(cv, gr, a.body, hu)
+    _paint_viscera(cv, gr, a, hu)
+    liver = _paint_liver(cv, gr, a, hu, cavity, rng_anatomy)
     if les is not None:
-        les = {
-            k: (v[:, phase_idx] if k in ("core", "rim", "nodules") else v) for k, v in les.items()
-        }
-        _paint_lesion(cv, gr, g, les, liver, rng_anat)
-    _paint_spine_and_great_vessels(cv, gr, g, hu)
+        _paint_lesion(cv, gr, a, les, liver, rng_anatomy)
+    _paint_spine_and_great_vessels(cv, gr, a.body, hu)
     if noise_sd > 0:
-        cv.img += _noise_like(cv.img, noise_sd, 0.8, rng_noise)
+        cv.img += correlated_noise(rng_noise, cv.img.shape, _NOISE_GRAIN_PX) * noise_sd
     np.clip(cv.img, *_HU_LIMITS, out=cv.img)
     return cv.img, cv.tissue
 
@@ -1042,19 +1048,14 @@ def _masks(tissue: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return liver, tissue == _CODE["lesion"]
 
 
-def _check_size(size: int, fov_mm: float) -> None:
-    if size < 16 or fov_mm <= 0:
-        raise ValueError(
-            f"size={size} px over fov_mm={fov_mm}: use at least 16 px and a positive field "
-            "of view (a 64 px slice over 380 mm gives about 6 mm pixels)"
-        )
+# ----------------------------------------------------------------- builders
 
 
 def liver_lesions(
     n: int,
     *,
     size: int = 64,
-    seed: int = 0,
+    seed: int | None = None,
     categories: str = "ABCDE",
     weights: Sequence[float] | None = None,
     noise_hu: float = 12.0,
@@ -1068,110 +1069,69 @@ def liver_lesions(
 ) -> LiverCases:
     """Three-phase abdominal CT slices, one liver lesion per patient, with exact masks and labels.
 
-    Each image is an axial slice through the upper abdomen in HU: body wall
-    (fat, muscle), vertebral body and spinal canal, kidneys, spleen, stomach
-    (fluid with a gas cap), aorta, IVC, and the liver with portal and hepatic
-    veins. Channels are the phases: unenhanced, arterial, delayed (3-5 min).
-    Liver: ~55 HU unenhanced, 70-80 arterial, 100-110 delayed (``REFERENCE_HU``).
+    Each image is an axial slice through the upper abdomen in HU (body wall, spine, kidneys,
+    spleen, stomach, aorta, IVC, liver with portal and hepatic veins); channels are the phases
+    unenhanced, arterial, delayed. Liver ~55 / 75 / 105 HU. The lesions, in the same order:
 
-    What each lesion category looks like:
+    - A classic HCC: 40-45 / 100-130, mottled / 70-85 (washout), usually a capsule rim
+    - B other malignant: 35-45 / rim 85-110 round a dark centre / below liver; 1 in 4 fills in
+    - C indeterminate: 45-55 / liver +/- 12 / liver +/- 12: the hard class
+    - D hemangioma: ~40 / peripheral puddles near the aorta / filled in, iso to the blood pool
+    - E cyst: 0-15 in every phase, a sharp edge, never enhances
 
-    - A classic HCC: slightly hypodense unenhanced (40-45 HU); hyper-enhancing
-      in the arterial phase (100-130 HU, brighter than liver, a little mottled);
-      washout in the delayed phase (70-85 HU, darker than liver), usually with
-      an enhancing capsule rim.
-    - B other malignant (e.g. metastasis): 35-45 HU unenhanced; arterial rim
-      enhancement (85-110 HU) around a dark centre; stays darker than liver in
-      the delayed phase; a quarter fill in slowly (cholangiocarcinoma-like).
-    - C indeterminate / rare benign: 45-55 HU unenhanced, within about 12 HU
-      of liver in the arterial and delayed phases: the hard class.
-    - D hemangioma: ~40 HU unenhanced; arterial peripheral nodular puddles
-      nearly as bright as the aorta; filled in centripetally by the delayed
-      phase, iso to the blood pool.
-    - E cyst: water (0-15 HU) in every phase, sharp edge, never enhances.
-
-    The unenhanced values of A-D overlap on purpose (as in real patients): on
-    the unenhanced phase alone a cyst stands out, the rest hardly. The phases
-    together tell them apart.
+    The unenhanced values of A-D overlap on purpose: only the phases together tell them apart.
 
     Args:
-        n: number of patients; there are ``n * slices_per_patient`` images.
-        size: pixels per side (the field of view stays ``fov_mm``).
-        seed: the same seed gives the same images.
-        categories: which categories to draw, e.g. "ABCDE" or "DE" (hemangioma
-            vs cyst); ``label`` indexes this string.
-        weights: prevalence of each category; None gives equal counts.
-        noise_hu: noise SD at standard dose (0 gives noise-free images).
-        dose: fraction of the standard dose (noise SD grows as 1/sqrt(dose)).
-        slices_per_patient: neighbouring slices per patient, ``slice_mm`` apart,
-            sharing anatomy, lesion and category (split by patient, not image!).
-        diameter_mm: range of lesion diameters (a sphere; off-centre slices cut it smaller).
+        n: patients (``n * slices_per_patient`` images); size: pixels per side.
+        seed: the same seed gives the same images (None: the course seed).
+        categories: which to draw, e.g. "DE" (``label`` indexes it); weights: their prevalence
+            (None: equal counts).
+        noise_hu: noise SD at standard dose (0: noise-free); dose: fraction of it (SD x 1/sqrt).
+        slices_per_patient: neighbouring slices ``slice_mm`` apart, sharing anatomy, lesion
+            and category (split by patient, not image!); every slice cuts the lesion.
+        diameter_mm: range of lesion diameters (a sphere: off-centre slices cut it smaller).
         fov_mm: field of view; center_mm: its centre (x to the patient's left, y posterior).
-        roi_mm: instead of the whole abdomen, a square region of this width
-            around each lesion (its position jittered), as a radiologist would
-            crop it, e.g. roi_mm=100 gives 1.6 mm pixels at 64 px. Small CNNs
-            learn the categories far faster from such crops.
+        roi_mm: instead, a square of this width around each lesion (jittered), as a radiologist
+            would crop it: roi_mm=100 gives 1.6 mm pixels at 64 px, far easier for a small CNN.
 
     Example:
         >>> cases = liver_lesions(5, categories="AE", seed=1)
         >>> cases.label_names
         ('A classic HCC', 'E cyst')
     """
-    return _liver_cases(
-        _check_categories(categories),
-        weights,
-        n,
-        slices_per_patient,
-        slice_mm,
-        True,
-        size=size,
-        fov_mm=fov_mm,
-        center_mm=center_mm,
-        roi_mm=roi_mm,
-        noise_hu=noise_hu,
-        dose=dose,
-        diameter_mm=diameter_mm,
-        seed=seed,
-    )
+    scan = _Scan(size, fov_mm, center_mm, slices_per_patient, slice_mm, noise_hu, dose)
+    cats = _check_categories(categories)
+    return _liver_cases(n, cats, weights, diameter_mm, scan, roi_mm, fit_slices=True, seed=seed)
 
 
 def _liver_cases(
-    cats: str,
-    weights,
-    n: int,
-    spp: int,
-    slice_mm: float,
-    fit_lesion: bool,
-    *,
-    size: int,
-    fov_mm: float,
-    center_mm,
-    roi_mm: float | None,
-    noise_hu: float,
-    dose: float,
-    diameter_mm,
-    seed: int,
+    n: int, cats: str, weights, diameter_mm, scan: _Scan, roi_mm, *, fit_slices: bool, seed
 ) -> LiverCases:
-    """Draw n patients with ``spp`` slices each and paint them (see :func:`liver_lesions`)."""
-    _check_size(size, fov_mm if roi_mm is None else roi_mm)
-    rng_anat, rng_noise = _rng_pair(seed)
-    letters = np.array(list(cats))[_draw_labels(rng_anat, n, len(cats), weights)]
-    g = _liver_layout(rng_anat, _body_layout(rng_anat, n), np.zeros(n, np.float32))
-    hu = _tissue_values(rng_anat, n)
-    les = _lesion_patient_params(rng_anat, letters, hu, diameter_mm, g)
-    if fit_lesion:  # closer slices where needed, so that every slice cuts the lesion
-        slice_mm = np.minimum(slice_mm, 0.7 * les["radius"] / max((spp - 1) / 2, 1.0))
+    """Draw n patients, cut their slices and paint them (see :func:`liver_lesions`).
+
+    ``fit_slices``: bring a patient's slices closer where needed to cut the lesion on each.
+    """
+    _check_size(scan.size, scan.fov_mm if roi_mm is None else roi_mm)
+    seed = _seed(seed)
+    rng, rng_noise = _rng_pair(seed)  # anatomy, noise
+    letters = np.array(list(cats))[_draw_labels(rng, n, len(cats), weights)]
+    body = _body_layout(rng, n)
+    liver = _liver_layout(rng, body, np.zeros(n, np.float32))
+    hu = _tissue_values(rng, n)
+    les = _lesion_layout(rng, letters, hu, diameter_mm, body, liver)
+    slice_mm, spp = scan.slice_mm, scan.slices_per_patient
+    if fit_slices:
+        slice_mm = np.minimum(slice_mm, 0.7 * les.radius / max((spp - 1) / 2, 1.0))
     rows, z = _patients(n, spp, slice_mm)
-    gi, les = _image_geometry(_expand(g, rows), z), _expand(les, rows)
+    a, les = _Anatomy(body.rows(rows), liver.rows(rows), z), les.rows(rows)
     if roi_mm is None:
-        grid = _grid(size, fov_mm, *center_mm)
-    else:  # a crop around the lesion, off-centre by up to 15% of its width, the same for a patient's slices
-        shift = (rng_anat.uniform(-0.15, 0.15, (n, 2)) * roi_mm).astype(np.float32)[rows]
-        cx, cy = _lesion_centre(gi, les)
-        grid, fov_mm = _grid(size, roi_mm, cx + shift[:, 0], cy + shift[:, 1]), roi_mm
-    img, tissue = _render(
-        rng_anat, rng_noise, gi, grid, _expand(hu, rows), [0, 1, 2], noise_hu / math.sqrt(dose), les
-    )
+        grid = scan.grid()
+    else:  # a crop around the lesion, off-centre by up to 15%, the same for a patient's slices
+        shift = (rng.uniform(-0.15, 0.15, (n, 2)) * roi_mm).astype(np.float32)[rows]
+        cx, cy = _lesion_centre(a, les)
+        grid = _grid(scan.size, roi_mm, cx + shift[:, 0], cy + shift[:, 1])
+    hu = {k: v[rows] for k, v in hu.items()}
+    img, tissue = _render((rng, rng_noise), a, grid, hu, [0, 1, 2], scan.noise_sd, les)
     liver_mask, lesion_mask = _masks(tissue)
     return LiverCases(
         images=img,
@@ -1182,25 +1142,18 @@ def _liver_cases(
         tissue=tissue,
         patient_id=rows.astype(np.int64),
         z_mm=z,
-        diameter_mm=2 * les["radius"][rows],
+        diameter_mm=2 * les.radius,
         categories=cats,
         label_names=tuple(f"{c} {LESION_CATEGORIES[c][0]}" for c in cats),
-        pixel_mm=fov_mm / size,
-        noise_hu=noise_hu,
-        dose=dose,
+        pixel_mm=grid.px,
+        noise_hu=scan.noise_hu,
+        dose=scan.dose,
         seed=seed,
     )
 
 
-def _image_geometry(g: dict, z: np.ndarray) -> dict:
-    """Add the slice position and how organs shrink away from their centre slice."""
-    g["z_mm"] = z
-    g["z_liver"] = _slice_scale(z, 110.0)
-    g["z_spleen"] = _slice_scale(z, 70.0)
-    return g
-
-
 def _check_categories(categories: str) -> str:
+    """The category letters, upper case, each once; an error names the five."""
     cats = "".join(dict.fromkeys(categories.upper()))
     if not cats or any(c not in LESION_CATEGORIES for c in cats):
         raise ValueError(
@@ -1228,7 +1181,7 @@ def liver_volume(
     slices: int = 16,
     slice_mm: float = 5.0,
     size: int = 64,
-    seed: int = 0,
+    seed: int | None = None,
     noise_hu: float = 12.0,
     dose: float = 1.0,
     diameter_mm: tuple[float, float] = (30.0, 45.0),
@@ -1242,29 +1195,16 @@ def liver_volume(
     """
     if slices < 1:
         raise ValueError(f"slices={slices}: a volume needs at least one slice")
-    return _liver_cases(
-        _check_categories(category)[:1],
-        None,
-        1,
-        slices,
-        slice_mm,
-        False,
-        size=size,
-        fov_mm=380.0,
-        center_mm=(0.0, 0.0),
-        roi_mm=None,
-        noise_hu=noise_hu,
-        dose=dose,
-        diameter_mm=diameter_mm,
-        seed=seed,
-    )
+    scan = _Scan(size, 380.0, (0.0, 0.0), slices, slice_mm, noise_hu, dose)
+    cat = _check_categories(category)[:1]
+    return _liver_cases(1, cat, None, diameter_mm, scan, None, fit_slices=False, seed=seed)
 
 
 def fibrosis_livers(
     n: int,
     *,
     size: int = 64,
-    seed: int = 0,
+    seed: int | None = None,
     stages: Sequence[int] = (0, 1, 2, 3, 4),
     phase: str = "delayed",
     noise_hu: float = 12.0,
@@ -1293,9 +1233,11 @@ def fibrosis_livers(
 
     Args:
         n: patients (``n * slices_per_patient`` images), equal counts per stage.
+        seed: the same seed gives the same images (None: the course seed).
         stages: which stages to draw; ``label`` indexes this tuple.
         phase: "unenhanced", "arterial" or "delayed".
-        noise_hu, dose, slices_per_patient, slice_mm, fov_mm, center_mm: as in :func:`liver_lesions`.
+        noise_hu, dose, slices_per_patient, slice_mm, fov_mm, center_mm: as in
+            :func:`liver_lesions`.
 
     Example:
         >>> fib = fibrosis_livers(10, seed=0)
@@ -1303,48 +1245,137 @@ def fibrosis_livers(
         ((10, 1, 64, 64), [0, 1, 2, 3, 4])
     """
     _check_size(size, fov_mm)
+    scan = _Scan(size, fov_mm, center_mm, slices_per_patient, slice_mm, noise_hu, dose)
+    return _fibrosis_cases(n, _check_stages(stages, phase), phase, spread, scan, _seed(seed))
+
+
+def _check_stages(stages: Sequence[int], phase: str) -> tuple[int, ...]:
+    """The stages as a tuple of ints; an error unless they are 0-4 and ``phase`` is known."""
     stages = tuple(int(s) for s in stages)
     if not stages or any(s not in range(5) for s in stages) or phase not in PHASES:
         raise ValueError(
             f"stages={stages} must be fibrosis stages 0-4 and phase={phase!r} one of {PHASES}"
         )
-    rng_anat, rng_noise = _rng_pair(seed)
-    label = _draw_labels(rng_anat, n, len(stages), None)
+    return stages
+
+
+def _fibrosis_cases(n: int, stages, phase: str, spread: float, scan: _Scan, seed: int):
+    """Draw n patients at ``stages``, cut and paint their slices (see :func:`fibrosis_livers`)."""
+    rng, rng_noise = _rng_pair(seed)  # anatomy, noise
+    label = _draw_labels(rng, n, len(stages), None)
     stage = np.array(stages, np.int64)[label]
-    score = np.clip(stage + spread * rng_anat.standard_normal(n), 0.0, 4.5).astype(np.float32)
-    g = _liver_layout(rng_anat, _body_layout(rng_anat, n), score)
-    hu = _tissue_values(rng_anat, n)
+    score = np.clip(stage + spread * rng.standard_normal(n), 0.0, 4.5).astype(np.float32)
+    body = _body_layout(rng, n)
+    liver = _liver_layout(rng, body, score)
+    hu = _tissue_values(rng, n)
     hu["liver"] = hu["liver"] - (2.0 * score)[:, None]  # cirrhotic liver enhances a little less
-    rows, z = _patients(n, slices_per_patient, slice_mm)
-    gi = _image_geometry(_expand(g, rows), z)
-    img, tissue = _render(
-        rng_anat,
-        rng_noise,
-        gi,
-        _grid(size, fov_mm, *center_mm),
-        _expand(hu, rows),
-        [PHASES.index(phase)],
-        noise_hu / math.sqrt(dose),
-        None,
-    )
+    rows, z = _patients(n, scan.slices_per_patient, scan.slice_mm)
+    a = _Anatomy(body.rows(rows), liver.rows(rows), z)
+    hu = {k: v[rows] for k, v in hu.items()}
+    phases = [PHASES.index(phase)]
+    img, tissue = _render((rng, rng_noise), a, scan.grid(), hu, phases, scan.noise_sd)
     return FibrosisCases(
         images=img,
         stage=stage[rows],
         label=label[rows].astype(np.int64),
         score=score[rows],
-        caudate_ratio=g["caudate_ratio"][rows],
+        caudate_ratio=liver.caudate_ratio[rows],
         liver_mask=_masks(tissue)[0],
         tissue=tissue,
         patient_id=rows.astype(np.int64),
         z_mm=z,
         stages=stages,
         label_names=tuple(f"F{s}" for s in stages),
-        pixel_mm=fov_mm / size,
-        noise_hu=noise_hu,
-        dose=dose,
+        pixel_mm=scan.fov_mm / scan.size,
+        noise_hu=scan.noise_hu,
+        dose=scan.dose,
         seed=seed,
         phases=(phase,),
     )
+
+
+# ------------------------------------------------------------------ tensors
+
+
+def tensors(
+    cases: LiverCases | FibrosisCases,
+    *,
+    preset: str = "liver",
+    level: float | None = None,
+    width: float | None = None,
+    target: str | Callable[[LiverCases | FibrosisCases], np.ndarray] = "label",
+    phases: str | int | Sequence[str | int] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The cases as tensors for a CNN: windowed images (N, C, H, W) in [0, 1] and a target.
+
+    Args:
+        cases: from :func:`liver_lesions`, :func:`liver_volume` or :func:`fibrosis_livers`.
+        preset: a window preset of ``rl.WINDOWS`` ("liver", "soft_tissue"...); or give
+            ``level`` and ``width`` in HU instead
+            in HU.
+        target: the name of a per-image field of the cases: "label" (int64 (N,)),
+            "lesion_mask" or "liver_mask" (int64 (N, H, W), for segmentation), "score" or
+            "diameter_mm" (float32 (N,), for regression), "stage"...; or a function of the
+            cases giving one value (or mask) per image, e.g. malignant vs benign:
+            ``lambda c: np.isin(c.category, ["A", "B"])``. Booleans and whole numbers
+            become int64, other numbers float32.
+        phases: the channels: phase names or indices, one or a list (None: all phases).
+
+    Returns:
+        x float32 (N, C, H, W) in [0, 1] and the target y.
+
+    Example:
+        >>> cases = liver_lesions(6, size=32, seed=0)
+        >>> x, y = tensors(cases)
+        >>> tuple(x.shape), x.dtype, y.dtype, 0 <= float(x.min()) <= float(x.max()) <= 1
+        ((6, 3, 32, 32), torch.float32, torch.int64, True)
+        >>> x, y = tensors(cases, phases="arterial", target="lesion_mask")
+        >>> tuple(x.shape), tuple(y.shape)
+        ((6, 1, 32, 32), (6, 32, 32))
+    """
+    channels = _phase_indices(cases, phases)
+    from . import dicom
+
+    if level is not None or width is not None:
+        preset = None
+    hu = cases.images[:, channels]
+    x = torch.from_numpy(dicom.window(hu, level=level, width=width, preset=preset)).float()
+    return x, _target_tensor(cases, target)
+
+
+def _phase_indices(cases, phases) -> list[int]:
+    """Channel indices of ``phases``: names or indices, one or a sequence; None: all."""
+    if phases is None:
+        return list(range(len(cases.phases)))
+    if isinstance(phases, str | int | np.integer):
+        phases = [phases]
+    unknown = [p for p in phases if isinstance(p, str) and p not in cases.phases]
+    if unknown:
+        raise ValueError(f"phases {unknown} are not among these cases' phases {cases.phases}")
+    return [cases.phases.index(p) if isinstance(p, str) else int(p) for p in phases]
+
+
+def _target_tensor(cases, target) -> torch.Tensor:
+    """``target`` (a field name or a function of the cases) as an int64 or float32 tensor."""
+    per_image = cases._per_image_fields()
+    if callable(target):
+        y = np.asarray(target(cases))
+    elif target in per_image:
+        y = getattr(cases, target)
+    else:
+        raise ValueError(
+            f"target={target!r}: use one of these cases' per-image fields {per_image}, "
+            "or a function of the cases"
+        )
+    if y.shape[:1] != (len(cases),):
+        raise ValueError(
+            f"the target has shape {y.shape}: it needs one row per image ({len(cases)})"
+        )
+    if y.dtype.kind in "biu":  # booleans, whole numbers: classes (and masks)
+        return torch.from_numpy(y.astype(np.int64))
+    if y.dtype.kind == "f":  # measurements: regression
+        return torch.from_numpy(y.astype(np.float32))
+    raise ValueError(f"the target holds {y.dtype} values, not numbers (for categories use 'label')")
 
 
 # ----------------------------------------------------------------- measures
@@ -1357,26 +1388,12 @@ def surface_irregularity(mask) -> np.ndarray:
     A hand-made (radiomics-style) feature: ``mask`` (H, W) or (N, H, W), returns (N,).
     """
     m = np.asarray(mask, bool)
-    m = _fill_holes(m[None] if m.ndim == 2 else m)  # the outline only: vessels inside do not count
-    smooth = _filter_numpy(m.astype(np.float32), _gauss_taps(2.0, unit_energy=False)) >= 0.5
+    m = m[None] if m.ndim == 2 else m
+    # the outline only, vessels inside do not count: fill each image's holes on its own
+    # (structure (1, 3, 3): 4-neighbours within an image, none across images)
+    m = ndimage.binary_fill_holes(m, structure=ndimage.generate_binary_structure(2, 1)[None])
+    smooth = gaussian_blur(m.astype(np.float32), 2.0) >= 0.5
     return (_perimeter(m) / np.maximum(_perimeter(smooth), 1)).astype(np.float32)
-
-
-def _fill_holes(m: np.ndarray) -> np.ndarray:
-    """Masks (N, H, W) with holes filled: what cannot be reached from the border is inside."""
-    outside = np.zeros_like(m)
-    outside[:, [0, -1], :] |= ~m[:, [0, -1], :]
-    outside[:, :, [0, -1]] |= ~m[:, :, [0, -1]]
-    while True:  # grow the outside through background pixels (4-neighbours)
-        grown = outside.copy()
-        grown[:, 1:] |= outside[:, :-1]
-        grown[:, :-1] |= outside[:, 1:]
-        grown[:, :, 1:] |= outside[:, :, :-1]
-        grown[:, :, :-1] |= outside[:, :, 1:]
-        grown &= ~m
-        if np.array_equal(grown, outside):
-            return ~outside
-        outside = grown
 
 
 def _perimeter(m: np.ndarray) -> np.ndarray:
@@ -1393,7 +1410,7 @@ def survival_times(
     beta: float = 0.7,
     median_months: float = 24.0,
     follow_up_months: tuple[float, float] = (12.0, 72.0),
-    seed: int = 0,
+    seed: int | None = None,
 ) -> SurvivalData:
     """Follow-up times from a proportional-hazards model with a known risk.
 
@@ -1407,19 +1424,19 @@ def survival_times(
     Args:
         features: a number of patients (features drawn as N(0, 1)) or an array (N,).
         beta: log hazard ratio per SD of the feature (0.7: HR 2.0 per SD).
+        seed: the same seed gives the same times (None: the course seed).
     """
-    rng = np.random.default_rng(int(seed))
-    x = (
-        rng.standard_normal(int(features))
-        if np.isscalar(features)
-        else np.asarray(features, np.float64)
-    )
+    rng = np.random.default_rng(_seed(seed))
+    if np.isscalar(features):
+        x = rng.standard_normal(int(features))
+    else:
+        x = np.asarray(features, np.float64)
     if x.ndim != 1 or len(x) < 2:
         raise ValueError(
-            "features must be a number of patients (2 or more) or a 1-D array of one value per patient"
+            "features must be a number of patients (2 or more) or a 1-D array of one value "
+            "per patient"
         )
-    z = (x - x.mean()) / (x.std() or 1.0)
-    log_h = beta * z
+    log_h = beta * (x - x.mean()) / (x.std() or 1.0)
     rate = math.log(2) / median_months * np.exp(log_h)
     t_death = rng.exponential(1.0 / rate)
     t_end = rng.uniform(*follow_up_months, len(x))
@@ -1472,6 +1489,6 @@ def to_dicom(cases: LiverCases | FibrosisCases, index: int, folder) -> list[Path
             series_description=f"phantom {cases.kind} {phase}",
             study_uid=study,
             series_number=p + 1,
-            window=dicom.WINDOWS.get("soft_tissue"),
+            preset="soft_tissue",
         )
     return paths

@@ -3,23 +3,32 @@
 Every function returns a matplotlib ``Figure`` (small: about 80 dpi) and
 leaves nothing open in pyplot, so a figure that ends a notebook cell is shown
 exactly once and a loop that makes many figures leaks none. Pass ``ax=`` to
-draw into an axes of your own instead (then the figure is yours to show).
+draw into an axes of your own instead (then the figure is yours to show);
+``figure(nrows, ncols)`` makes such axes the same way, for figures of your own.
 Nothing here changes matplotlib's global settings.
 
 Images may be NumPy arrays or torch tensors, shaped (H, W) or (1, H, W), in
 Hounsfield units (HU) or already scaled to [0, 1] (``show`` and ``grid`` also
-take colour pictures, (H, W, 3)). A ``window`` is ``None`` (show the values as
-they are, and say so), a ``(level, width)`` pair in HU, a preset name from
-``rl.WINDOWS`` ("brain", "lung", ...) or a ``radlab.dicom.Window``; every
-figure states the window it used.
+take colour pictures, (H, W, 3)). A window is given as in ``rl.window``:
+``preset=`` a name from ``rl.WINDOWS`` ("brain", "lung", ...) or a
+``radlab.dicom.Window``, or ``level=`` and ``width=`` in HU; with none of
+them the values are shown as they are, and the figure says so. Every figure
+states the window it used.
 
-The widgets in ``radlab.widgets`` are built on the plain functions here:
-``window_stats``, ``augmented``, ``convolve``, ``conv_display`` and ``image_png``.
+Sizes of figures are in inches (``inches=``, ``panel_inches=``); ``size``
+always means pixels per side (``image_png(size=256)``).
+
+The widgets in ``radlab.widgets`` are built on the plain functions here
+(``window_stats``, ``conv_display``, ``image_png``) and on
+``rl.transforms.preview`` and ``rl.models.convolve``.
 
 Example:
     >>> import numpy as np
     >>> window_stats(np.array([-100.0, 0.0, 40.0, 200.0]), level=40, width=80)["below"]
     0.25
+    >>> fig, (left, right) = figure(1, 2, title="two panels")
+    >>> len(fig.axes), fig.get_suptitle()
+    (2, 'two panels')
 """
 
 from __future__ import annotations
@@ -28,22 +37,21 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from . import dicom, models, transforms
+from .config import to_numpy, to_slice
+from .dicom import Window
+
 __all__ = [
-    "KERNELS",
+    "figure",
     "show",
     "grid",
     "window_stats",
     "window_figure",
-    "augmented",
     "augment_figure",
-    "conv_output_size",
-    "convolve",
     "conv_display",
     "conv_figure",
     "learning_curves",
@@ -53,115 +61,89 @@ __all__ = [
 
 DPI = 80
 MASK_COLORS = ("#ffcc00", "#00e5ff", "#ff4fa0", "#7cff4f", "#ff7f0e")
+PANEL_INCHES = (3.4, 2.8)  # one panel of curves, legible at 80 dpi
+TITLE_INCHES = 0.3  # room for an overall title
 
-# 3x3 filters for the convolution lessons. torch's conv2d does not flip the
-# kernel (it is a cross-correlation), so each one reads as written.
-KERNELS: dict[str, np.ndarray] = {
-    "identity": np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], dtype=np.float32),
-    "blur": np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]], dtype=np.float32) / 16,
-    "sharpen": np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype=np.float32),
-    # Sobel: responds to horizontal edges (intensity changing from top to bottom)
-    "edge horizontal (Sobel)": np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], dtype=np.float32),
-    # Sobel: responds to vertical edges (intensity changing from left to right)
-    "edge vertical (Sobel)": np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32),
-    "Laplacian": np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=np.float32),
-}
+
+# ---------------------------------------------------------------- figures --
+
+
+def figure(
+    nrows: int = 1,
+    ncols: int = 1,
+    *,
+    inches: tuple[float, float] | None = None,
+    panel_inches: float | tuple[float, float] | None = None,
+    title: str | None = None,
+    squeeze: bool = True,
+):
+    """A new figure and its axes, as ``plt.subplots`` gives them, shown once when a cell ends.
+
+    Made through pyplot so that Jupyter's inline backend registers its PNG
+    display, and closed there at once, so that the cell shows it only as its
+    returned value and a loop of figures leaks none. Small (80 dpi) and laid
+    out by matplotlib ("constrained"), so no ``tight_layout`` is needed.
+
+    Args:
+        nrows, ncols: panels down and across.
+        inches: (width, height) of the whole figure in inches.
+        panel_inches: instead of ``inches``, the size of one panel: (width, height),
+            or one number for square panels. Default 3.4 x 2.8 (a panel of curves).
+        title: an overall title above the panels.
+        squeeze: as in ``plt.subplots``: one ``Axes`` for a single panel, a 1-D
+            array for one row or column, else 2-D; ``False``: always 2-D.
+
+    Returns:
+        ``(fig, axes)``; end the cell with ``fig`` to show it.
+    """
+    import matplotlib.pyplot as plt  # here, not at import: importing radlab changes nothing
+
+    if inches is not None and panel_inches is not None:
+        raise ValueError("Give either inches= (the whole figure) or panel_inches=, not both.")
+    if inches is None:
+        panel = panel_inches if panel_inches is not None else PANEL_INCHES
+        w, h = (panel, panel) if isinstance(panel, (int, float)) else panel
+        inches = (w * ncols, h * nrows + (TITLE_INCHES if title else 0.0))
+    fig = plt.figure(figsize=inches, dpi=DPI, layout="constrained")
+    plt.close(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=squeeze)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig, axes
+
+
+def _figure_of(ax: Axes) -> Figure:
+    """The top-level figure holding an axes (also when the axes sits in a subfigure)."""
+    fig = ax.figure
+    return fig if isinstance(fig, Figure) else fig.figure
 
 
 # ---------------------------------------------------------------- helpers --
 
 
-def _new_figure(
-    nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float]
-) -> tuple[Figure, np.ndarray]:
-    """A new figure with an array of axes, already closed in pyplot so that it displays once.
-
-    Made through pyplot so that Jupyter's inline backend registers its PNG
-    display for figures; closed at once so that the cell shows it only as the
-    returned value (and a loop of figures leaks none).
-    """
-    import matplotlib.pyplot as plt  # here, not at import: importing radlab changes nothing
-
-    fig = plt.figure(figsize=figsize, dpi=DPI, layout="constrained")
-    plt.close(fig)
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    return fig, axes
-
-
-def _numpy(values) -> np.ndarray:
-    """Float32 NumPy values from an array, a list or a tensor (copied to the CPU for drawing)."""
-    if isinstance(values, torch.Tensor):
-        values = values.detach().to("cpu", torch.float32).numpy()
-    return np.asarray(values, dtype=np.float32)
-
-
 def _as_picture(image) -> np.ndarray:
     """A float NumPy copy of a grey (H, W) / (1, H, W) image or a colour (H, W, 3) one."""
-    array = _numpy(image)
+    array = np.asarray(to_numpy(image), dtype=np.float32)
     if array.ndim == 3 and array.shape[-1] in (3, 4) and array.shape[0] not in (1, 3, 4):
         return array  # (H, W, RGB[A]), e.g. three CT phases shown as red, green and blue
-    return _as_2d(array)
+    return to_slice(array)
 
 
-def _as_2d(image, what: str = "image") -> np.ndarray:
-    """A float NumPy copy of a (H, W) or (1, H, W) array or tensor."""
-    array = _numpy(image)
-    if array.ndim == 3 and array.shape[0] == 1:
-        array = array[0]
-    if array.ndim != 2:
-        raise ValueError(
-            f"The {what} has shape {tuple(array.shape)}; one 2D slice is needed, shaped (H, W) or "
-            "(1, H, W) (a colour picture: (H, W, 3)). For a volume pick a slice first, e.g. "
-            "volume[40]; for a batch, image[0]."
-        )
-    return array
-
-
-def _resolve_window(window) -> tuple[float, float, str] | None:
-    """``(level, width, name)`` for a window given as None, (level, width), a preset name or a Window."""
-    if window is None:
+def _window(preset, level, width) -> Window | None:
+    """The window asked for, or None when none is (show the values as they are)."""
+    if preset is None and level is None and width is None:
         return None
-    if isinstance(window, str):
-        from . import dicom  # presets live with the DICOM code
-
-        if window not in dicom.WINDOWS:
-            raise ValueError(
-                f"There is no window preset called {window!r}. Choose one of "
-                f"{', '.join(sorted(dicom.WINDOWS))}, or give (level, width) in HU, e.g. (40, 80)."
-            )
-        preset = dicom.WINDOWS[window]
-        return float(preset.level), float(preset.width), window
-    if hasattr(window, "level") and hasattr(window, "width"):
-        return float(window.level), float(window.width), ""
-    try:
-        level, width = window
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"window={window!r} is not understood: give None, (level, width) in HU such as (40, 80), "
-            "or a preset name such as 'brain'."
-        ) from None
-    return float(level), float(width), ""
+    return dicom.resolve_window(preset=preset, level=level, width=width)
 
 
-def _window_text(resolved: tuple[float, float, str]) -> str:
-    level, width, name = resolved
-    text = f"W {width:g} / L {level:g}"
-    return f"{name} {text}" if name else text
-
-
-def _apply_window(array: np.ndarray, resolved) -> np.ndarray:
+def _apply_window(array: np.ndarray, chosen: Window | None) -> np.ndarray:
     """Values mapped to [0, 1] by the window (radlab.dicom.window), or unchanged when None."""
-    if resolved is None:
-        return array
-    from . import dicom
-
-    level, width, _ = resolved
-    return np.asarray(dicom.window(array, level=level, width=width), dtype=np.float32)
+    return array if chosen is None else dicom.window(array, preset=chosen)
 
 
-def _display_limits(array: np.ndarray, resolved) -> tuple[float, float]:
+def _display_limits(array: np.ndarray, chosen: Window | None) -> tuple[float, float]:
     """Grey-scale limits: [0, 1] for windowed or already-scaled images, else min..max."""
-    if resolved is not None:
+    if chosen is not None:
         return 0.0, 1.0
     lo, hi = float(np.nanmin(array)), float(np.nanmax(array))
     if 0.0 <= lo and hi <= 1.0:
@@ -171,17 +153,16 @@ def _display_limits(array: np.ndarray, resolved) -> tuple[float, float]:
 
 def _draw_mask(ax: Axes, mask) -> None:
     """Outline each label of an integer or boolean mask in its own colour."""
-    mask = np.rint(_as_2d(mask, "mask")).astype(np.int64)
+    mask = np.rint(to_slice(mask, "mask")).astype(np.int64)
     for i, label in enumerate(v for v in np.unique(mask) if v != 0):
         region = (mask == label).astype(np.float32)
         if 0 < region.sum() < region.size:  # contour needs both inside and outside
-            ax.contour(
-                region, levels=[0.5], colors=MASK_COLORS[i % len(MASK_COLORS)], linewidths=1.0
-            )
+            color = MASK_COLORS[i % len(MASK_COLORS)]
+            ax.contour(region, levels=[0.5], colors=color, linewidths=1.0)
 
 
 def _interpolation(ax: Axes, shape: tuple[int, ...]) -> str:
-    """Enlarged: whole pixels ("nearest", as a reading station shows them); shrunk: smoothed against aliasing."""
+    """Enlarged: whole pixels ("nearest", as a reading station shows them); shrunk: smoothed."""
     fig = _figure_of(ax)
     spec = ax.get_subplotspec()
     share = (
@@ -193,19 +174,15 @@ def _interpolation(ax: Axes, shape: tuple[int, ...]) -> str:
     return "nearest" if shown_px >= shape[1] else "antialiased"
 
 
-def _figure_of(ax: Axes) -> Figure:
-    """The top-level figure holding an axes (also when the axes sits in a subfigure)."""
-    fig = ax.figure
-    return fig if isinstance(fig, Figure) else fig.figure
-
-
 # ---------------------------------------------------------------- images --
 
 
 def show(
     image,
     *,
-    window=None,
+    preset: str | Window | None = None,
+    level: float | None = None,
+    width: float | None = None,
     title: str | None = None,
     ax: Axes | None = None,
     cmap: str = "gray",
@@ -216,20 +193,21 @@ def show(
     Args:
         image: (H, W) or (1, H, W) array or tensor, in HU or in [0, 1]; or a colour
             (H, W, 3) picture (the window, if any, applies to each colour).
-        window: None, (level, width) in HU, a preset name ("brain") or a Window.
+        preset: a window preset name ("brain", "liver"...) or a ``Window``.
+        level, width: instead of a preset, the window in HU.
         title: text above the window statement.
         ax: draw into this axes instead of a new figure.
         cmap: colour map; grey for radiology.
         mask: optional (H, W) label mask, outlined on top.
     """
     array = _as_picture(image)
-    resolved = _resolve_window(window)
-    shown = _apply_window(array, resolved)
-    fig = _figure_of(ax) if ax is not None else None
+    chosen = _window(preset, level, width)
+    shown = _apply_window(array, chosen)
     if ax is None:
-        fig, axes = _new_figure(figsize=(3.0, 3.2))
-        ax = axes[0, 0]
-    vmin, vmax = _display_limits(shown, resolved)
+        fig, ax = figure(inches=(3.0, 3.2))
+    else:
+        fig = _figure_of(ax)
+    vmin, vmax = _display_limits(shown, chosen)
     how = {"interpolation": _interpolation(ax, shown.shape)}
     if shown.ndim == 3:  # colour: matplotlib wants values in [0, 1]
         ax.imshow(np.clip((shown - vmin) / (vmax - vmin), 0, 1), **how)
@@ -237,8 +215,8 @@ def show(
         ax.imshow(shown, cmap=cmap, vmin=vmin, vmax=vmax, **how)
     if mask is not None:
         _draw_mask(ax, mask)
-    if resolved is not None:
-        stated = _window_text(resolved)
+    if chosen is not None:
+        stated = str(chosen)  # "brain W 80 / L 40"
     elif (vmin, vmax) != (0.0, 1.0):  # raw values: say what black and white mean
         stated = f"no window: black {vmin:.4g}, white {vmax:.4g}"
     else:
@@ -250,22 +228,15 @@ def show(
     return fig
 
 
-def _per_image(window, n: int) -> bool:
-    """True when ``window`` is a list of n windows rather than one (level, width) pair."""
-    return (
-        isinstance(window, (list, tuple))
-        and len(window) == n
-        and not all(isinstance(w, (int, float, np.number)) for w in window)
-    )
-
-
 def grid(
     images,
     *,
     titles: Sequence[str] | None = None,
-    window=None,
+    preset=None,
+    level: float | None = None,
+    width: float | None = None,
     ncols: int | None = None,
-    size: float = 1.8,
+    panel_inches: float = 1.8,
     suptitle: str | None = None,
 ) -> Figure:
     """A montage of images in one window, or each in its own.
@@ -274,12 +245,14 @@ def grid(
         images: a list of (H, W) images (or (H, W, 3) colour pictures), or an
             (N, H, W) / (N, 1, H, W) array or tensor.
         titles: one short title per image.
-        window: as in ``show``, stated once in the overall title; or a list with
-            one window per image (None for an image already in [0, 1]), stated
-            under each title. Without any window, all images share one grey
-            scale (their common minimum to maximum).
+        preset: a preset name or ``Window`` for all images, stated once in the
+            overall title; or a list with one per image (a name, a ``Window``, or
+            None for an image already in [0, 1]), stated under each title.
+        level, width: instead of a preset, one window in HU for all images.
+            Without any window, all images share one grey scale (their common
+            minimum to maximum).
         ncols: images per row (default: up to 6).
-        size: inches per image.
+        panel_inches: inches per image (each image gets a square this wide).
         suptitle: overall title.
     """
     items = [images[i] for i in range(len(images))]
@@ -289,71 +262,100 @@ def grid(
         raise ValueError(
             f"{len(titles)} titles were given for {len(items)} images; give one per image."
         )
-    windows, stated = _grid_windows(items, window)
+    windows, stated = _grid_windows(items, preset, level, width)
     ncols = ncols or min(len(items), 6)
     nrows = -(-len(items) // ncols)
-    fig, axes = _new_figure(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3))
+    heading = " - ".join(t for t in (suptitle, stated) if t)
+    fig, axes = figure(
+        nrows, ncols, panel_inches=panel_inches, title=heading or None, squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         if i < len(items):
-            show(items[i], window=windows[i], ax=ax, title=titles[i] if titles else None)
+            show(items[i], preset=windows[i], ax=ax, title=titles[i] if titles else None)
             if stated is not None:  # one window for all: stated once, on top
                 ax.set_title(titles[i] if titles else "", fontsize=8)
         ax.set_axis_off()
-    heading = [t for t in (suptitle, stated) if t]
-    if heading:
-        fig.suptitle(" - ".join(heading), fontsize=10)
     return fig
 
 
-def _grid_windows(items: list, window) -> tuple[list, str | None]:
-    """One window per image, and the statement for the overall title (None: each cell states its own)."""
-    if _per_image(window, len(items)):
-        return list(window), None
-    if window is not None:
-        return [window] * len(items), _window_text(_resolve_window(window))
-    lo, hi = min(float(_numpy(x).min()) for x in items), max(float(_numpy(x).max()) for x in items)
+def _grid_windows(items: list, preset, level, width) -> tuple[list, str | None]:
+    """One window per image, and the statement for the overall title (None: each states its own)."""
+    if isinstance(preset, (list, tuple)):
+        if len(preset) != len(items):
+            raise ValueError(
+                f"{len(preset)} presets were given for {len(items)} images: give one per image "
+                "(None for an image already in [0, 1]), or one preset for all."
+            )
+        if level is not None or width is not None:
+            raise ValueError(
+                "With one preset per image, give no level= or width=: put "
+                "rl.dicom.Window(level, width) in the list instead."
+            )
+        return [_window(p, None, None) for p in preset], None
+    chosen = _window(preset, level, width)
+    if chosen is not None:
+        return [chosen] * len(items), str(chosen)
+    values = [np.asarray(to_numpy(x), dtype=np.float32) for x in items]
+    lo, hi = min(float(np.nanmin(v)) for v in values), max(float(np.nanmax(v)) for v in values)
     if 0 <= lo and hi <= 1:
         return [None] * len(items), ""
-    shared = ((lo + hi) / 2, (hi - lo) or 1.0)  # raw values: one grey scale for all
+    shared = Window((lo + hi) / 2, (hi - lo) or 1.0)  # raw values: one grey scale for all
     return [shared] * len(items), f"no window: black {lo:.4g}, white {hi:.4g}"
 
 
 # ---------------------------------------------------------- window / level --
 
 
-def window_stats(hu, level: float, width: float) -> dict:
+def window_stats(
+    hu, level: float | None = None, width: float | None = None, *, preset=None
+) -> dict:
     """How much of the image a window clips: fractions shown pure black and pure white.
 
     Pixels below ``level - width/2`` are drawn black, pixels above
     ``level + width/2`` white; only those in between show any contrast.
 
+    Args:
+        hu: values in HU, any shape (a slice, a volume, a list), array or tensor.
+        level, width: the window in HU; or ``preset=`` a name or ``Window``.
+
     Returns:
         dict of fractions of pixels (summing to 1): ``below`` (black), ``inside``
         (shades of grey) and ``above`` (white).
     """
-    array = _numpy(hu)  # any shape: a slice, a volume, a list of HU values
-    if width <= 0:
-        raise ValueError(
-            f"A window width must be positive (got {width}); brain is W 80, lung W 1500."
-        )
-    below = float(np.mean(array < level - width / 2))
-    above = float(np.mean(array > level + width / 2))
+    chosen = dicom.resolve_window(preset=preset, level=level, width=width)
+    array = to_numpy(hu)
+    below = float(np.mean(array < chosen.low))
+    above = float(np.mean(array > chosen.high))
     return {"below": below, "inside": 1.0 - below - above, "above": above}
 
 
-def window_figure(hu, *, level: float, width: float, title: str | None = None) -> Figure:
+def window_figure(
+    hu,
+    *,
+    preset: str | Window | None = None,
+    level: float | None = None,
+    width: float | None = None,
+    title: str | None = None,
+) -> Figure:
     """The image in one window beside its HU histogram, with the clipped fractions stated.
 
     The static twin of ``rl.widgets.window_viewer``.
+
+    Args:
+        hu: one slice in HU, (H, W) or (1, H, W).
+        preset: a preset name or ``Window``; or ``level=`` and ``width=`` in HU.
+        title: text above the image.
     """
-    array = _as_2d(hu, "HU image")
-    stats = window_stats(array, level, width)
-    fig, axes = _new_figure(1, 2, figsize=(6.4, 3.2))
-    show(array, window=(level, width), title=title, ax=axes[0, 0])
-    ax = axes[0, 1]
+    array = to_slice(hu, "HU image")
+    chosen = dicom.resolve_window(preset=preset, level=level, width=width)
+    stats = window_stats(array, preset=chosen)
+    fig, axes = figure(1, 2, inches=(6.4, 3.2))
+    show(array, preset=chosen, title=title, ax=axes[0])
+    ax = axes[1]
     ax.hist(array.ravel(), bins=120, color="0.4")
-    ax.axvspan(level - width / 2, level + width / 2, color="tab:orange", alpha=0.3, label="window")
+    ax.axvspan(chosen.low, chosen.high, color="tab:orange", alpha=0.3, label="window")
     ax.set_xlabel("HU")
+    ax.set_ylabel("pixels")
     ax.set_yticks([])
     ax.set_title(
         f"{stats['below']:.0%} black (below), {stats['above']:.0%} white (above)", fontsize=9
@@ -365,59 +367,6 @@ def window_figure(hu, *, level: float, width: float, title: str | None = None) -
 # ------------------------------------------------------------- augmentation --
 
 
-def _as_tensor(image) -> torch.Tensor:
-    """(1, 1, H, W) float tensor on the CPU; plotting works on the CPU."""
-    return torch.from_numpy(_as_2d(image))[None, None]
-
-
-def augmented(
-    image,
-    *,
-    angle: float = 0,
-    shift: tuple[float, float] = (0, 0),
-    noise: float = 0,
-    contrast: float = 1,
-    brightness: float = 0,
-    mask=None,
-    seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Apply fixed augmentation settings to one image in [0, 1] (and its mask).
-
-    Spatial steps (rotation in degrees, then a shift ``(dx, dy)`` in pixels)
-    move image and mask together (the mask with nearest-neighbour, so labels
-    stay whole); intensity steps (contrast, brightness, Gaussian noise of
-    standard deviation ``noise``) touch the image only. The noise is drawn
-    from a generator seeded with ``seed``, so the same settings give the same
-    picture.
-
-    Returns:
-        (image, mask) as (H, W) NumPy arrays; mask is None when none was given.
-    """
-    from . import transforms as T
-
-    x = _as_tensor(image)  # (1, 1, H, W)
-    if x.min() < -0.01 or x.max() > 1.01:
-        raise ValueError(
-            f"Augmentation expects an image scaled to [0, 1]; this one spans {x.min():.0f} to {x.max():.0f} "
-            "(Hounsfield units?). Window it first, e.g. rl.window(hu, preset='liver')."
-        )
-    m = None if mask is None else _as_tensor(mask)
-    dx, dy = shift
-    if angle:
-        x = T.rotate(x, angle)
-        m = None if m is None else T.rotate(m, angle, nearest=True)
-    if dx or dy:
-        x = T.shift(x, dx, dy)
-        m = None if m is None else T.shift(m, dx, dy, nearest=True)
-    if contrast != 1:
-        x = T.adjust_contrast(x, contrast)
-    if brightness:
-        x = T.adjust_brightness(x, brightness)
-    if noise:
-        x = T.add_noise(x, noise, generator=torch.Generator().manual_seed(seed))
-    return x[0, 0].numpy(), None if m is None else m[0, 0].numpy()
-
-
 def augment_figure(
     image,
     *,
@@ -427,13 +376,14 @@ def augment_figure(
     contrast: float = 1,
     brightness: float = 0,
     mask=None,
-    seed: int = 0,
+    seed: int | None = None,
 ) -> Figure:
-    """Original beside augmented image (mask outlined on both); arguments as in ``augmented``.
+    """Original beside augmented image (mask outlined on both).
 
-    The static twin of ``rl.widgets.augment_explorer``.
+    The arguments are those of ``rl.transforms.preview``, which makes the
+    augmented picture; the static twin of ``rl.widgets.augment_explorer``.
     """
-    out, out_mask = augmented(
+    out, out_mask = transforms.preview(
         image,
         angle=angle,
         shift=shift,
@@ -443,52 +393,30 @@ def augment_figure(
         mask=mask,
         seed=seed,
     )
-    fig, axes = _new_figure(1, 2, figsize=(5.6, 3.0))
-    show(image, ax=axes[0, 0], mask=mask, title="original")
+    fig, axes = figure(1, 2, inches=(5.6, 3.0))
+    show(image, ax=axes[0], mask=mask, title="original")
     settings = (
         f"rot {angle:g}°, shift ({shift[0]:g}, {shift[1]:g}) px\n"
         f"noise {noise:g}, contrast {contrast:g}, brightness {brightness:+g}"
     )
-    show(np.clip(out, 0, 1), ax=axes[0, 1], mask=out_mask, title=settings)
+    show(np.clip(out, 0, 1), ax=axes[1], mask=out_mask, title=settings)
     return fig
 
 
 # --------------------------------------------------------------- convolution --
 
 
-def conv_output_size(n: int, f: int, s: int = 1, p: int = 0) -> int:
-    """Output size of a convolution: ``(n + 2p - f) // s + 1`` for input n, filter f, stride s, padding p."""
-    if n + 2 * p < f:
-        raise ValueError(f"A {f}x{f} filter does not fit in a {n}-pixel input with padding {p}.")
-    return (n + 2 * p - f) // s + 1
+def conv_display(out, kernel) -> np.ndarray:
+    """Scale a filter response to [0, 1] for display.
 
-
-def _kernel(kernel) -> tuple[np.ndarray, str]:
-    """A (F, F) float kernel and its name, from a name in KERNELS or an array/tensor."""
-    if isinstance(kernel, str):
-        if kernel not in KERNELS:
-            raise ValueError(
-                f"There is no kernel called {kernel!r}; choose one of {', '.join(KERNELS)}."
-            )
-        return KERNELS[kernel], kernel
-    values = _as_2d(kernel, "kernel")
-    if values.ndim != 2 or values.shape[0] != values.shape[1]:
-        raise ValueError(f"A kernel must be square, e.g. 3x3; this one is {values.shape}.")
-    return values, "kernel"
-
-
-def convolve(image, kernel, *, stride: int = 1, padding: int = 0) -> np.ndarray:
-    """Slide a kernel over one 2D image with torch's conv2d (zero padding); returns (H', W')."""
-    values, _ = _kernel(kernel)
-    x = _as_tensor(image)  # (1, 1, H, W)
-    w = torch.as_tensor(values).reshape(1, 1, *values.shape)  # (out, in, F, F)
-    return F.conv2d(x, w, stride=stride, padding=padding)[0, 0].numpy()
-
-
-def conv_display(out: np.ndarray, kernel) -> np.ndarray:
-    """Scale a filter response to [0, 1] for display: mid-grey = 0 for edge filters, else min..max."""
-    values, _ = _kernel(kernel)
-    if abs(float(values.sum())) < 1e-6:  # edge detectors: signed response around 0
+    Args:
+        out: the response, e.g. from ``rl.models.convolve``.
+        kernel: the filter that gave it (a name or numbers). Filters whose weights
+            sum to 0 (edge detectors) give a signed response: 0 is shown mid-grey.
+            Other responses are stretched from their minimum to maximum.
+    """
+    out = np.asarray(to_numpy(out), dtype=np.float32)
+    if abs(float(models.as_kernel(kernel).sum())) < 1e-6:  # signed response around 0
         scale = float(np.abs(out).max()) or 1.0
         return 0.5 + out / (2 * scale)
     lo, hi = float(out.min()), float(out.max())
@@ -500,85 +428,186 @@ def conv_figure(image, kernel, *, stride: int = 1, padding: int = 0) -> Figure:
 
     Args:
         image: (H, W) image, best in [0, 1].
-        kernel: a name from ``KERNELS`` or a square array/tensor.
+        kernel: a name from ``rl.models.KERNELS`` or a square array/tensor.
         stride, padding: as in ``torch.nn.functional.conv2d``.
     """
-    values, name = _kernel(kernel)
-    array = _as_2d(image)
-    out = convolve(array, values, stride=stride, padding=padding)
-    fig, axes = _new_figure(1, 3, figsize=(7.2, 2.8))
+    values = models.as_kernel(kernel)
+    name = kernel if isinstance(kernel, str) else "kernel"
+    array = to_slice(image)
+    out = models.convolve(array, values, stride=stride, padding=padding)
+    fig, axes = figure(1, 3, inches=(7.2, 2.8))
     padded = np.pad(array, padding)
-    show(padded, ax=axes[0, 0], title=f"input {array.shape[0]}x{array.shape[1]}, padding {padding}")
-    ax = axes[0, 1]
+    show(padded, ax=axes[0], title=f"input {array.shape[0]}x{array.shape[1]}, padding {padding}")
+    ax = axes[1]
     ax.imshow(values, cmap="coolwarm", vmin=-np.abs(values).max(), vmax=np.abs(values).max())
     for (i, j), v in np.ndenumerate(values):
         ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=8)
     ax.set_title(f"{name}, stride {stride}", fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
-    show(conv_display(out, values), ax=axes[0, 2], title=f"output {out.shape[0]}x{out.shape[1]}")
+    show(conv_display(out, values), ax=axes[2], title=f"output {out.shape[0]}x{out.shape[1]}")
     return fig
 
 
 # ----------------------------------------------------------------- curves --
 
+_SPLITS = (("train", "training", "-"), ("val", "validation", "--"))
+
+
+def _as_history(history) -> dict:
+    """One run's history as a dict of lists: a ``radlab.train.History`` or a dict."""
+    if hasattr(history, "as_dict"):
+        return history.as_dict()
+    if isinstance(history, Mapping):
+        return dict(history)
+    raise ValueError(
+        f"A history is what rl.train.fit returns, or a dict of lists such as "
+        f"{{'train_loss': [...], 'val_loss': [...]}}; got {type(history).__name__}."
+    )
+
+
+def _is_history(value) -> bool:
+    """True for one run's history, False for a collection of runs."""
+    if hasattr(value, "as_dict"):
+        return True
+    return isinstance(value, Mapping) and any(
+        str(k) == "epoch" or str(k).startswith(("train_", "val_")) for k in value
+    )
+
+
+def _runs(runs) -> dict[str, list[dict]]:
+    """{name: [history, ...]} from one history, a list of them, or a dict of named runs."""
+    if _is_history(runs):
+        return {"": [_as_history(runs)]}
+    if isinstance(runs, Mapping) and runs:
+        return {
+            str(name): [_as_history(h) for h in (v if isinstance(v, (list, tuple)) else [v])]
+            for name, v in runs.items()
+        }
+    if isinstance(runs, (list, tuple)) and runs:
+        return {"": [_as_history(h) for h in runs]}
+    raise ValueError(
+        "learning_curves needs a history (what rl.train.fit returns, or a dict of lists), "
+        "a list of histories of one setting (e.g. one per seed), or a dict of named runs, "
+        "e.g. {'SGD': history_sgd, 'Adam': history_adam}."
+    )
+
 
 def _curves(history: Mapping, metric: str) -> dict[str, list[float]]:
-    """{"train": [...], "val": [...]} for one metric; ``val_metric`` stands for the metric the history names."""
+    """{"train": [...], "val": [...]} for one metric of one history.
+
+    The metric a ``radlab.train.History`` names (``metric="auc"``) is stored as
+    ``val_metric`` (or ``val_score``): both ``"auc"`` and ``"metric"`` find it.
+    """
+    named = metric in ("metric", "score", history.get("metric"))
     found = {}
-    for split in ("train", "val"):
-        values = history.get(f"{split}_{metric}")
-        if values is None and metric in (history.get("metric"), "metric"):
-            values = history.get(
-                f"{split}_metric"
-            )  # rl.train.History: metric="auc", val_metric=[...]
-        if values is not None and len(values):
-            found[split] = [float(v) for v in values]
+    for split, _, _ in _SPLITS:
+        keys = [f"{split}_{metric}"] + ([f"{split}_metric", f"{split}_score"] if named else [])
+        present = [history[k] for k in keys if history.get(k) is not None and len(history[k])]
+        if present:
+            found[split] = [float(v) for v in present[0]]
     return found
 
 
+def _epochs(history: Mapping, n: int) -> np.ndarray:
+    """The epoch numbers of the first n values: the history's own, else 1..n."""
+    epochs = history.get("epoch")
+    if epochs is None or len(epochs) < n:
+        return np.arange(1, n + 1)
+    return np.asarray(epochs[:n])
+
+
+def _band(histories: list[dict], metric: str, split: str):
+    """(epochs, mean, min, max, runs) of one split over runs of one setting, or None."""
+    series = [(h, c[split]) for h in histories if split in (c := _curves(h, metric))]
+    if not series:
+        return None
+    longest = max(series, key=lambda hv: len(hv[1]))
+    table = np.full((len(series), len(longest[1])), np.nan)
+    for i, (_, values) in enumerate(series):  # runs stopped early: shorter rows
+        table[i, : len(values)] = values
+    epochs = _epochs(longest[0], table.shape[1])
+    return epochs, np.nanmean(table, 0), np.nanmin(table, 0), np.nanmax(table, 0), len(series)
+
+
+def _draw_run(ax: Axes, metric: str, name: str, histories: list[dict], colors) -> None:
+    """One run's curves: training solid, validation dashed; several histories: mean and band."""
+    for (split, words, style), color in zip(_SPLITS, colors, strict=True):
+        band = _band(histories, metric, split)
+        if band is None:
+            continue
+        epochs, mean, low, high, k = band
+        label = f"{name}, {words}" if name else f"{words} {metric}"
+        if k == 1:
+            ax.plot(epochs, mean, style, color=color, marker=".", label=label)
+            continue
+        ax.plot(epochs, mean, style, color=color, label=f"{label}: mean, band min-max of {k}")
+        ax.fill_between(epochs, low, high, color=color, alpha=0.2, linewidth=0)
+
+
+def _mark_best(ax: Axes, metric: str, runs: dict[str, list[dict]], colors: list) -> None:
+    """The epoch whose weights were kept: a line for one run, a star on each of several."""
+    single = [(hs[0], c) for hs, c in zip(runs.values(), colors, strict=True) if len(hs) == 1]
+    marked = [(h, c) for h, c in single if h.get("best_epoch") is not None]
+    if len(runs) == 1 and marked:
+        best = marked[0][0]["best_epoch"]
+        ax.axvline(best, color="tab:green", lw=1, ls=":", label=f"best epoch {best}")
+        return
+    label = "best epoch"
+    for h, color in marked:
+        val = _curves(h, metric).get("val")
+        epochs = list(_epochs(h, len(val or [])))
+        if val and h["best_epoch"] in epochs:
+            y = val[epochs.index(h["best_epoch"])]
+            ax.plot(h["best_epoch"], y, "*", color=color, mec="black", ms=10, label=label)
+            label = "_nolegend_"  # one legend entry for all stars
+
+
 def learning_curves(
-    history, *, metrics: Iterable[str] = ("loss",), ax: Axes | None = None
+    runs,
+    *,
+    metrics: Iterable[str] = ("loss",),
+    ax: Axes | None = None,
+    title: str | None = None,
 ) -> Figure:
-    """Training and validation curves per epoch, one panel per metric, the best epoch marked.
+    """Training and validation curves per epoch, one panel per metric, for one run or several.
 
     Args:
-        history: what ``rl.train.fit`` returns (or its ``as_dict()``), or a dict such as
-            {"epoch": [...], "train_loss": [...], "val_loss": [...], "val_auc": [...], "best_epoch": 7}.
+        runs: one history: what ``rl.train.fit`` returns (or its ``as_dict()``), or
+            a dict of lists such as {"epoch": [...], "train_loss": [...],
+            "val_loss": [...], "val_auc": [...], "best_epoch": 7};
+            or a dict of named runs, {"SGD": h1, "Adam": h2}, overlaid with a colour
+            per run (solid = training, dashed = validation);
+            or a list of histories of one setting (e.g. one per seed), drawn as
+            their mean with a band from minimum to maximum. A named run may
+            itself be such a list.
         metrics: names without the train_/val_ prefix, e.g. ("loss", "auc").
         ax: draw every metric into this one axes instead.
+        title: an overall title.
     """
-    history = history.as_dict() if hasattr(history, "as_dict") else dict(history)
-    curves = {m: c for m in metrics if (c := _curves(history, m))}
-    if not curves:
-        raise ValueError(f"The history has none of {list(metrics)} (keys: {', '.join(history)}).")
-    fig = _figure_of(ax) if ax is not None else None
+    runs = _runs(runs)
+    found = [m for m in metrics if any(_curves(h, m) for hs in runs.values() for h in hs)]
+    if not found:
+        keys = sorted({str(k) for hs in runs.values() for h in hs for k in h})
+        raise ValueError(f"The history has none of {list(metrics)} (keys: {', '.join(keys)}).")
     if ax is None:
-        fig, axes = _new_figure(1, len(curves), figsize=(3.4 * len(curves), 2.8))
-    best = history.get("best_epoch")
-    for i, (metric, found) in enumerate(curves.items()):
-        target = ax if ax is not None else axes[0, i]
-        for split, values in found.items():
-            epochs = history.get("epoch")
-            epochs = (
-                list(range(1, len(values) + 1))
-                if epochs is None or not len(epochs)
-                else list(epochs)
-            )
-            epochs = epochs[: len(values)]
-            target.plot(
-                epochs,
-                values,
-                "-" if split == "train" else "--",
-                marker=".",
-                label=f"{split} {metric}",
-            )
-        if best is not None and (ax is None or i == 0):
-            target.axvline(best, color="tab:green", lw=1, ls=":", label=f"best epoch {best}")
+        fig, axes = figure(1, len(found), title=title, squeeze=False)
+        targets = list(axes[0])
+    else:
+        fig, targets = _figure_of(ax), [ax] * len(found)
+    several = len(runs) > 1
+    colors = [f"C{i}" for i in range(len(runs))]
+    for i, (metric, target) in enumerate(zip(found, targets, strict=True)):
+        for (name, histories), color in zip(runs.items(), colors, strict=True):
+            _draw_run(target, metric, name, histories, (color, color) if several else ("C0", "C1"))
+        if ax is None or i == 0:
+            _mark_best(target, metric, runs, colors)
         target.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         target.set_xlabel("epoch")
         target.set_ylabel(metric if ax is None else "value")
-        target.legend(fontsize=8)
+        if several and ax is None:
+            target.set_title(f"{metric}: solid = training, dashed = validation", fontsize=9)
+        target.legend(fontsize=7)
     return fig
 
 
@@ -592,14 +621,14 @@ def roc(
     ax: Axes | None = None,
 ) -> Figure:
     """A ROC curve with the chance diagonal and an optional operating point (fpr, tpr)."""
-    fig = _figure_of(ax) if ax is not None else None
     if ax is None:
-        fig, axes = _new_figure(figsize=(3.2, 3.2))
-        ax = axes[0, 0]
+        fig, ax = figure(inches=(3.2, 3.2))
+    else:
+        fig = _figure_of(ax)
     name = label or "model"
     if auc is not None:
         name = f"{name} (AUC {auc:.2f})"
-    ax.plot(np.asarray(fpr), np.asarray(tpr), lw=1.5, label=name)
+    ax.plot(to_numpy(fpr), to_numpy(tpr), lw=1.5, label=name)
     ax.plot([0, 1], [0, 1], ls="--", color="0.6", lw=1, label="chance")
     if point is not None:
         ax.plot(
@@ -617,33 +646,49 @@ def roc(
 # ------------------------------------------------------------- PNG for widgets --
 
 
-def image_png(image, *, window=None, mask=None, size: int = 256) -> bytes:
+def image_png(
+    image,
+    *,
+    preset: str | Window | None = None,
+    level: float | None = None,
+    width: float | None = None,
+    mask=None,
+    size: int = 256,
+) -> bytes:
     """Encode one 2D image as PNG bytes, fast (no figure): for widgets and saved notebooks.
 
-    The image is windowed like ``show``, resized so that its longer side is
-    ``size`` pixels, and the mask (if any) outlined in colour.
+    Args:
+        image: (H, W) or (1, H, W) array or tensor.
+        preset, level, width: the window, as in ``show``.
+        mask: optional (H, W) label mask, outlined in colour.
+        size: pixels on the longer side of the picture.
     """
     from PIL import Image
 
-    array = _as_2d(image)
-    resolved = _resolve_window(window)
-    shown = _apply_window(array, resolved)
-    lo, hi = _display_limits(shown, resolved)
+    array = to_slice(image)
+    chosen = _window(preset, level, width)
+    shown = _apply_window(array, chosen)
+    lo, hi = _display_limits(shown, chosen)
     grey = np.clip((shown - lo) / (hi - lo), 0, 1)
     picture = Image.fromarray((grey * 255).round().astype(np.uint8))
     scale = size / max(picture.size)
     new = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
     picture = picture.resize(new, Image.BILINEAR if scale < 1 else Image.NEAREST)
-    if mask is not None:  # outline at display size, so the line stays one pixel wide and sharp
-        labels = Image.fromarray(np.rint(_as_2d(mask, "mask")).astype(np.int32)).resize(
-            new, Image.NEAREST
-        )
-        labels = np.asarray(labels)
-        padded = np.pad(labels, 1, mode="edge")
-        edge = (labels != padded[1:-1, 2:]) | (labels != padded[2:, 1:-1])  # changes right or below
-        rgb = np.array(picture.convert("RGB"))  # (H, W, 3)
-        rgb[edge] = (255, 204, 0)
-        picture = Image.fromarray(rgb)
+    if mask is not None:
+        picture = _outline_png(picture, mask)
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+def _outline_png(picture, mask):
+    """The mask's outline drawn at display size, so the line stays one pixel wide and sharp."""
+    from PIL import Image
+
+    labels = np.rint(to_slice(mask, "mask")).astype(np.int32)
+    labels = np.asarray(Image.fromarray(labels).resize(picture.size, Image.NEAREST))
+    padded = np.pad(labels, 1, mode="edge")
+    edge = (labels != padded[1:-1, 2:]) | (labels != padded[2:, 1:-1])  # changes right or below
+    rgb = np.array(picture.convert("RGB"))  # (H, W, 3)
+    rgb[edge] = (255, 204, 0)
+    return Image.fromarray(rgb)

@@ -12,8 +12,10 @@ Two layers:
 
 - **Deterministic functions** (``rotate``, ``shift``, ``flip``, ``crop``,
   ``add_noise``, ``adjust_contrast``, ``adjust_brightness``): one setting for
-  the whole input, used by the figures and widgets. The spatial ones call
-  torchvision's ``transforms.v2.functional``.
+  the whole input. The spatial ones call torchvision's
+  ``transforms.v2.functional``. ``preview`` applies fixed settings of each to
+  one 2D image and its mask: the picture behind ``rl.plot.augment_figure`` and
+  ``rl.widgets.augment_explorer``.
 - **Random transforms** (``RandomCrop``, ``RandomFlip``, ``RandomRotate``,
   ``RandomShift``, ``RandomAffine``, ``RandomNoise``, ``RandomContrast``,
   ``RandomBrightness``, composed with ``Compose``): each image of the batch
@@ -38,7 +40,9 @@ Example:
     >>> import torch
     >>> images = torch.rand(8, 1, 64, 64)
     >>> masks = (images > 0.5).long()
-    >>> aug = Compose([RandomFlip(p=0.5), RandomAffine(degrees=10, translate=0.05), RandomNoise(sd=0.02)])
+    >>> aug = Compose(
+    ...     [RandomFlip(p=0.5), RandomAffine(degrees=10, translate=0.05), RandomNoise(sd=0.02)]
+    ... )
     >>> out, out_masks = aug(images, mask=masks, generator=make_generator(0))
     >>> out.shape, out_masks.dtype
     (torch.Size([8, 1, 64, 64]), torch.int64)
@@ -48,6 +52,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as nnf
 from torch import Tensor
@@ -64,6 +69,7 @@ __all__ = [
     "add_noise",
     "adjust_contrast",
     "adjust_brightness",
+    "preview",
     "make_generator",
     "RandomTransform",
     "SpatialTransform",
@@ -103,8 +109,9 @@ def _check_image(x: Tensor) -> None:
     low, high = float(low), float(high)
     if low < -_RANGE_TOLERANCE or high > 1 + _RANGE_TOLERANCE:
         raise ValueError(
-            f"Augmentation expects images windowed to [0, 1], but these range from {low:g} to {high:g} "
-            "(Hounsfield units or raw pixel values?). Window them first, e.g. rl.window(hu, level=40, width=400)."
+            f"Augmentation expects images windowed to [0, 1], but these range from {low:g} to "
+            f"{high:g} (Hounsfield units or raw pixel values?). Window them first, e.g. "
+            "rl.window(hu, preset='liver') or rl.window(hu, level=40, width=400)."
         )
 
 
@@ -112,7 +119,8 @@ def _to_batch(images: Tensor) -> tuple[Tensor, bool]:
     """(N, C, H, W) or a single (C, H, W) image as a batch; True when it was a single image."""
     if images.ndim not in (3, 4):
         raise ValueError(
-            f"Augmentation expects a batch (N, C, H, W) or one image (C, H, W), got shape {tuple(images.shape)}. "
+            "Augmentation expects a batch (N, C, H, W) or one image (C, H, W), got shape "
+            f"{tuple(images.shape)}. "
             "Add the channel axis to a plain 2-D image with image[None]."
         )
     _check_image(images)
@@ -120,12 +128,13 @@ def _to_batch(images: Tensor) -> tuple[Tensor, bool]:
 
 
 def _mask_to_batch(mask: Tensor, x: Tensor, single: bool) -> Tensor:
-    """The mask as (N, K, H, W): accepts (N, H, W), (N, K, H, W), or (H, W), (K, H, W) for one image."""
+    """The mask as (N, K, H, W), from (N, H, W) or (N, K, H, W), or (H, W) or (K, H, W) for one."""
     n, _, h, w = x.shape
     batch_ok = mask.ndim in (2, 3) if single else (mask.ndim in (3, 4) and mask.shape[0] == n)
     if not batch_ok or tuple(mask.shape[-2:]) != (h, w):
         raise ValueError(
-            f"The mask (shape {tuple(mask.shape)}) does not match the images (shape {tuple(x.shape)}): "
+            f"The mask (shape {tuple(mask.shape)}) does not match the images "
+            f"(shape {tuple(x.shape)}): "
             "it needs the same number of images and the same height and width."
         )
     return mask.reshape(n, -1, h, w)
@@ -173,7 +182,8 @@ def _max_pixels(spec: float | int, size: int) -> float:
     if isinstance(spec, float):
         if spec > 1:
             raise ValueError(
-                f"A float shift limit is a fraction of the image (0-1), got {spec}; pass an int for pixels."
+                f"A float shift limit is a fraction of the image (0-1), got {spec}; "
+                "pass an int for pixels."
             )
         return spec * size
     return float(spec)
@@ -227,13 +237,16 @@ def shift(x: Tensor, dx: float, dy: float, *, nearest: bool = False) -> Tensor:
     return _tv_spatial(tvf.affine, x, nearest, **move)
 
 
+_shift = shift  # for ``preview``, whose argument ``shift`` hides the function
+
+
 def flip(x: Tensor, horizontal: bool = True) -> Tensor:
     """Mirror left-right (``horizontal=True``) or top-bottom; images and masks alike."""
     return tvf.horizontal_flip(x) if horizontal else tvf.vertical_flip(x)
 
 
 def crop(x: Tensor, top: int, left: int, height: int, width: int) -> Tensor:
-    """Cut out rows top..top+height and columns left..left+width (outside the image: 0, as torchvision)."""
+    """Cut out rows top..top+height and columns left..left+width (outside the image: 0)."""
     return tvf.crop(x, top=top, left=left, height=height, width=width)
 
 
@@ -253,7 +266,7 @@ def add_noise(x: Tensor, sd: float | Tensor, generator: torch.Generator | None =
 
 
 def _noisy(x: Tensor, sd: float | Tensor, generator) -> Tensor:
-    """x + sd * standard normal noise, clamped to [0, 1]; the noise drawn on the generator's device."""
+    """x + sd * standard normal noise, clamped to [0, 1]; drawn on the generator's device."""
     noise = torch.randn(
         x.shape, generator=generator, dtype=x.dtype, device=_draw_device(generator, x.device)
     )
@@ -297,6 +310,58 @@ def make_generator(seed: int | None = None, device: torch.device | str = "cpu") 
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed() if seed is None else int(seed))
     return generator
+
+
+def preview(
+    image,
+    *,
+    angle: float = 0,
+    shift: tuple[float, float] = (0, 0),
+    noise: float = 0,
+    contrast: float = 1,
+    brightness: float = 0,
+    mask=None,
+    seed: int | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Apply fixed augmentation settings to one 2D image in [0, 1] (and its mask).
+
+    Spatial steps (rotation in degrees, then a shift ``(dx, dy)`` in pixels)
+    move image and mask together (the mask with nearest-neighbour, so labels
+    stay whole); intensity steps (contrast, brightness, Gaussian noise of
+    standard deviation ``noise``) touch the image only. The noise is drawn
+    from a generator seeded with ``seed`` (None: the course seed), so the same
+    settings give the same picture.
+
+    Args:
+        image: (H, W) or (1, H, W) array or tensor, windowed to [0, 1].
+        angle: degrees, counter-clockwise; shift: (dx, dy) pixels, right and down.
+        noise: noise standard deviation; contrast: factor (1: none);
+            brightness: offset (0: none), as in ``add_noise``, ``adjust_contrast``
+            and ``adjust_brightness``.
+        mask: optional (H, W) label mask.
+        seed: seeds the noise.
+
+    Returns:
+        (image, mask) as (H, W) NumPy arrays; mask is None when none was given.
+    """
+    x = torch.from_numpy(config.to_slice(image))[None, None]  # (1, 1, H, W)
+    _check_image(x)  # up front, also when no setting would touch the image
+    m = None if mask is None else torch.from_numpy(config.to_slice(mask, "mask"))[None, None]
+    dx, dy = shift
+    if angle:
+        x = rotate(x, angle)
+        m = None if m is None else rotate(m, angle, nearest=True)
+    if dx or dy:
+        x = _shift(x, dx, dy)
+        m = None if m is None else _shift(m, dx, dy, nearest=True)
+    if contrast != 1:
+        x = adjust_contrast(x, contrast)
+    if brightness:
+        x = adjust_brightness(x, brightness)
+    if noise:
+        x = add_noise(x, noise, generator=make_generator(seed))
+    # copies: with no setting the input itself would come back, and editing it would edit the image
+    return x[0, 0].numpy().copy(), None if m is None else m[0, 0].numpy().copy()
 
 
 # ---------------------------------------------------------------- random transforms
@@ -375,7 +440,7 @@ class IntensityTransform(RandomTransform):
 
 @dataclass(repr=True)
 class RandomCrop(SpatialTransform):
-    """Cut a (height, width) window at a random location of each image; the output has the crop size.
+    """Cut a (height, width) window at a random place in each image; the output has the crop size.
 
     Nothing is padded back: the batch comes out (N, C, height, width). Images
     not chosen (probability 1 - p) get the centre crop, so the batch keeps
@@ -396,12 +461,9 @@ class RandomCrop(SpatialTransform):
         self.size = (self.size, self.size) if isinstance(self.size, int) else tuple(self.size)
 
     def _batch(self, x, m, generator):
-        if (
-            self.p <= 0
-        ):  # no image is chosen, yet every image still gets the centre crop (one output size)
-            return self._apply(
-                x, m, torch.zeros(x.shape[0], dtype=torch.bool, device=x.device), generator
-            )
+        if self.p <= 0:  # no image is chosen, yet each still gets the centre crop (one size)
+            none = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+            return self._apply(x, m, none, generator)
         return super()._batch(x, m, generator)
 
     def _apply(self, x, m, chosen, generator):
@@ -409,7 +471,8 @@ class RandomCrop(SpatialTransform):
         ch, cw = self.size
         if ch > h or cw > w:
             raise ValueError(
-                f"RandomCrop{self.size} is larger than the images ({h} x {w}): choose a smaller size."
+                f"RandomCrop{self.size} is larger than the images ({h} x {w}): "
+                "choose a smaller size."
             )
         top, left = (
             _randint(n, h - ch + 1, generator, x.device),
@@ -420,13 +483,16 @@ class RandomCrop(SpatialTransform):
                 torch.where(chosen, top, (h - ch) // 2),
                 torch.where(chosen, left, (w - cw) // 2),
             )
-        return _crop_each(x, top, left, ch, cw), None if m is None else _crop_each(
-            m, top, left, ch, cw
-        )
+        cropped_mask = None if m is None else _crop_each(m, top, left, ch, cw)
+        return _crop_each(x, top, left, ch, cw), cropped_mask
 
 
 def _crop_each(x: Tensor, top: Tensor, left: Tensor, height: int, width: int) -> Tensor:
-    """Cut a (height, width) window at its own (top, left) out of each image: (N, C, height, width)."""
+    """Cut a (height, width) window at its own (top, left) out of each image.
+
+    Returns:
+        (N, C, height, width).
+    """
     n, c = x.shape[:2]
     dev = x.device
     rows = (top[:, None] + torch.arange(height, device=dev))[:, None, :, None]  # (N, 1, h, 1)
@@ -514,7 +580,8 @@ def _affine_move(
 def _check_degrees(t) -> None:
     if t.degrees < 0:
         raise ValueError(
-            f"{type(t).__name__}: degrees is a limit (angles run from -degrees to +degrees), got {t.degrees}."
+            f"{type(t).__name__}: degrees is a limit (angles run from -degrees to +degrees), "
+            f"got {t.degrees}."
         )
 
 
@@ -536,7 +603,9 @@ class RandomRotate(SpatialTransform):
 
 @dataclass(repr=True)
 class RandomShift(SpatialTransform):
-    """Shift each image by its own (dx, dy), each uniform in [-max_shift, max_shift] (parallel shift).
+    """Shift each image by its own (dx, dy), each uniform in [-max_shift, max_shift].
+
+    A parallel shift, as a patient lying a little off-centre.
 
     Args:
         max_shift: a float is a fraction of the image width/height (0.1 = 10 %),
@@ -590,7 +659,8 @@ class RandomAffine(SpatialTransform):
             low, high = _pair(self.scale, "zoom")
             if low <= 0:
                 raise ValueError(
-                    f"RandomAffine: a zoom is a positive magnification such as (0.9, 1.1), got {self.scale}."
+                    "RandomAffine: a zoom is a positive magnification such as (0.9, 1.1), "
+                    f"got {self.scale}."
                 )
             self.scale = (low, high)
         if self.padding not in ("zeros", "border"):
@@ -601,24 +671,23 @@ class RandomAffine(SpatialTransform):
         max_dx, max_dy = _max_pixels(self.translate, w), _max_pixels(self.translate, h)
         return _affine_move(x, m, self.degrees, max_dx, max_dy, generator, self.scale, self.padding)
 
-    def __repr__(
-        self,
-    ) -> str:  # zoom and padding only when used, so plain pipelines print as before
-        extra = ("" if self.scale is None else f", scale={self.scale}") + (
-            "" if self.padding == "zeros" else f", padding={self.padding!r}"
-        )
-        return f"RandomAffine(degrees={self.degrees!r}, translate={self.translate!r}, p={self.p!r}{extra})"
+    def __repr__(self) -> str:
+        head = f"degrees={self.degrees!r}, translate={self.translate!r}, p={self.p!r}"
+        # zoom and padding only when used, so plain pipelines print as before
+        zoom = "" if self.scale is None else f", scale={self.scale}"
+        pad = "" if self.padding == "zeros" else f", padding={self.padding!r}"
+        return f"RandomAffine({head}{zoom}{pad})"
 
 
 def _per_image(n: int, value, name: str, generator, device) -> Tensor:
-    """One value per image, shaped (N, 1, 1, 1): fixed for a number, uniform for a (low, high) pair."""
+    """One value per image, (N, 1, 1, 1): fixed for a number, uniform for a (low, high) pair."""
     low, high = (value, value) if isinstance(value, (int, float)) else _pair(value, name)
     return _uniform(n, low, high, generator, device).view(n, 1, 1, 1)
 
 
 @dataclass(repr=True)
 class RandomNoise(IntensityTransform):
-    """Add Gaussian noise (lower dose, another scanner); sd fixed, or uniform per image in (low, high)."""
+    """Add Gaussian noise (lower dose, another scanner): sd fixed, or per image in (low, high)."""
 
     sd: float | tuple[float, float]
     p: float = 1.0
@@ -626,10 +695,8 @@ class RandomNoise(IntensityTransform):
 
     def __post_init__(self):
         self._check_p()
-        if (
-            min(_pair(self.sd, "noise sd") if not isinstance(self.sd, (int, float)) else (self.sd,))
-            < 0
-        ):
+        sds = (self.sd,) if isinstance(self.sd, (int, float)) else _pair(self.sd, "noise sd")
+        if min(sds) < 0:
             raise ValueError(
                 f"RandomNoise: a standard deviation cannot be negative, got {self.sd}."
             )
@@ -641,7 +708,10 @@ class RandomNoise(IntensityTransform):
 
 @dataclass(repr=True)
 class RandomContrast(IntensityTransform):
-    """Scale contrast around each image's mean by a factor uniform in `factors` (see ``adjust_contrast``)."""
+    """Scale contrast around each image's mean by a factor uniform in `factors`.
+
+    See ``adjust_contrast``.
+    """
 
     factors: tuple[float, float] = (0.8, 1.2)
     p: float = 1.0
@@ -652,17 +722,16 @@ class RandomContrast(IntensityTransform):
         _pair(self.factors, "contrast factor")
 
     def _change(self, x, generator):
-        return _contrast(
-            x,
-            _per_image(x.shape[0], self.factors, "contrast factor", generator, x.device).to(
-                x.dtype
-            ),
-        )
+        factor = _per_image(x.shape[0], self.factors, "contrast factor", generator, x.device)
+        return _contrast(x, factor.to(x.dtype))
 
 
 @dataclass(repr=True)
 class RandomBrightness(IntensityTransform):
-    """Add an offset uniform in `deltas` (a number d means -d..d) to each image (see ``adjust_brightness``)."""
+    """Add an offset uniform in `deltas` (a number d means -d..d) to each image.
+
+    See ``adjust_brightness``.
+    """
 
     deltas: float | tuple[float, float] = 0.1
     p: float = 1.0
@@ -729,39 +798,41 @@ _SITUS = (
 UNSAFE: dict[str, dict[str, str]] = {
     "chest_xray": {
         "horizontal flip": _SITUS + "; the network learns anatomy no normal film shows.",
-        "vertical flip": "chest films are taken upright: upside down the diaphragm sits above the lungs, "
-        "and air-fluid levels and effusions would settle upwards.",
-        "large rotation": f"beyond about {MAX_DEGREES['chest_xray']} degrees the film shows a tilt that positioning "
-        "never produces, so the network trains on images it will never see.",
+        "vertical flip": "chest films are taken upright: upside down the diaphragm sits above "
+        "the lungs, and air-fluid levels and effusions would settle upwards.",
+        "large rotation": f"beyond about {MAX_DEGREES['chest_xray']} degrees the film shows a tilt "
+        "that positioning never produces, so the network trains on images it will never see.",
     },
     "ct": {
-        "horizontal flip": "axial CT is shown in radiological convention (patient's left on the image right); "
-        + _SITUS
-        + ".",
-        "vertical flip": "upside down the spine lies anterior and the patient supine becomes prone: "
-        "dependent changes (fluid levels, atelectasis) would point the wrong way.",
-        "large rotation": f"the patient lies on the table: tilts beyond about {MAX_DEGREES['ct']} degrees "
-        "do not occur.",
-        "contrast": "Hounsfield units are an absolute scale: a stretched window changes what the densities mean "
-        "(fat, fluid and soft tissue are told apart by their HU).",
-        "brightness": "Hounsfield units are an absolute scale: an offset turns fluid (about 0 HU) into soft tissue "
-        "(about 40 HU), e.g. a simple cyst into a solid lesion.",
+        "horizontal flip": "axial CT is shown in radiological convention (patient's left on the "
+        "image right); " + _SITUS + ".",
+        "vertical flip": "upside down the spine lies anterior and the patient supine becomes "
+        "prone: dependent changes (fluid levels, atelectasis) would point the wrong way.",
+        "large rotation": "the patient lies on the table: tilts beyond about "
+        f"{MAX_DEGREES['ct']} degrees do not occur.",
+        "contrast": "Hounsfield units are an absolute scale: a stretched window changes what the "
+        "densities mean (fat, fluid and soft tissue are told apart by their HU).",
+        "brightness": "Hounsfield units are an absolute scale: an offset turns fluid (about 0 HU) "
+        "into soft tissue (about 40 HU), e.g. a simple cyst into a solid lesion.",
     },
     "mr": {
         "horizontal flip": "laterality: "
         + _SITUS
         + " (allowed only where the label never depends on side).",
-        "vertical flip": "upside down no MR slice is ever displayed; the anatomy becomes impossible.",
-        "large rotation": f"head and body are positioned in a coil: tilts beyond about {MAX_DEGREES['mr']} degrees "
-        "do not occur.",
+        "vertical flip": "upside down no MR slice is ever displayed; the anatomy becomes "
+        "impossible.",
+        "large rotation": "head and body are positioned in a coil: tilts beyond about "
+        f"{MAX_DEGREES['mr']} degrees do not occur.",
     },
     "ultrasound": {
-        "vertical flip": "the transducer (skin, near field) is at the top: flipped, the posterior acoustic "
-        "shadowing or enhancement behind a mass (a sign of malignancy or of a cyst) points upwards.",
-        "large rotation": f"the beam always enters from the top: tilts beyond about {MAX_DEGREES['ultrasound']} "
-        "degrees make shadows run sideways.",
+        "vertical flip": "the transducer (skin, near field) is at the top: flipped, the posterior "
+        "acoustic shadowing or enhancement behind a mass (a sign of malignancy or of a cyst) "
+        "points upwards.",
+        "large rotation": "the beam always enters from the top: tilts beyond about "
+        f"{MAX_DEGREES['ultrasound']} degrees make shadows run sideways.",
     },
-    "phantom": {},  # synthetic shapes: no anatomy, no side, no absolute scale: every transform keeps the label
+    # synthetic shapes: no anatomy, no side, no absolute scale: every transform keeps the label
+    "phantom": {},
 }
 
 
@@ -827,7 +898,7 @@ def default_augmentation(kind: str, *, strong: bool = False) -> Compose:
 
 
 def unsafe_steps(kind: str, pipeline: Compose | list[RandomTransform]) -> list[str]:
-    """The steps of a pipeline that would make the label false for this kind of image, with the reason.
+    """The steps of a pipeline that would make the label false for this kind of image, and why.
 
     Example:
         >>> unsafe_steps("chest_xray", [RandomFlip(p=0.5)])[0][:40]

@@ -18,7 +18,9 @@ readable then:
 
 1. Each lesson puts the static figure from the plain function next to the
    widget (``rl.plot.window_figure``, ``rl.plot.augment_figure``,
-   ``rl.plot.conv_figure``), so the point is made without any widget.
+   ``rl.plot.conv_figure``), so the point is made without any widget. The
+   widgets compute with the same functions (``rl.plot.window_stats``,
+   ``rl.transforms.preview``, ``rl.models.convolve``).
 2. The pictures are ordinary ``Image`` widgets holding PNG bytes; a notebook
    saved with its widget state (JupyterLab: Settings > Save Widget State
    Automatically) shows the last picture and read-out.
@@ -34,9 +36,9 @@ import html
 
 import ipywidgets as W
 import numpy as np
-import torch
 
-from . import plot
+from . import config, dicom, models, plot, transforms
+from .config import to_slice
 
 __all__ = ["window_viewer", "augment_explorer", "conv_playground"]
 
@@ -56,14 +58,6 @@ class _Panel(W.VBox):
         bundle = super()._repr_mimebundle_(**kwargs)
         bundle["image/png"] = base64.b64encode(self._picture.value).decode("ascii")
         return bundle
-
-
-def _array(image) -> np.ndarray:
-    """A float32 NumPy copy (tensors are copied to the CPU to be drawn)."""
-    if isinstance(image, torch.Tensor):
-        image = image.detach().to("cpu", torch.float32).numpy()
-    array = np.asarray(image, dtype=np.float32)
-    return array[0] if array.ndim == 3 and array.shape[0] == 1 else array
 
 
 def _picture(value: bytes, size: int = PICTURE_SIZE) -> W.Image:
@@ -86,28 +80,15 @@ def _window_text(level: int, width: int, stats: dict) -> str:
     )
 
 
-def window_viewer(hu, *, preset: str = "brain", title: str = "") -> W.VBox:
-    """Window/level viewer: preset menu, level and width sliders, picture and clipping read-out.
-
-    Args:
-        hu: one 2D image in Hounsfield units, (H, W) or (1, H, W), array or tensor.
-        preset: the preset to start from, a name in ``rl.WINDOWS``.
-        title: a line shown above the controls.
-    """
-    from . import dicom
-
-    if preset not in dicom.WINDOWS:
-        raise ValueError(
-            f"There is no window preset called {preset!r}; choose one of {', '.join(dicom.WINDOWS)}."
-        )
-    array = _array(hu)
-    start = dicom.WINDOWS[preset]
+def _window_sliders(start: dicom.Window) -> tuple[W.Dropdown, W.IntSlider, W.IntSlider]:
+    """The preset menu and the level and width sliders, set to the starting window."""
     levels = [int(w.level) for w in dicom.WINDOWS.values()]
     widths = [int(w.width) for w in dicom.WINDOWS.values()]
-    options = [
-        (f"{name} (W {w.width:g} / L {w.level:g})", name) for name, w in dicom.WINDOWS.items()
-    ]
-    menu = W.Dropdown(options=options, value=preset, description="preset")
+    menu = W.Dropdown(
+        options=[(str(w), name) for name, w in dicom.WINDOWS.items()],  # "brain W 80 / L 40"
+        value=start.name if start.name in dicom.WINDOWS else None,
+        description="preset",
+    )
     level = W.IntSlider(
         value=int(start.level),
         min=min(-1200, *levels),
@@ -117,31 +98,40 @@ def window_viewer(hu, *, preset: str = "brain", title: str = "") -> W.VBox:
     width = W.IntSlider(
         value=int(start.width), min=1, max=max(4000, *widths), description="width (HU)"
     )
-    picture = _picture(b"")
-    readout = _readout()
+    return menu, level, width
+
+
+def window_viewer(hu, *, preset: str | dicom.Window = "brain", title: str = "") -> W.VBox:
+    """Window/level viewer: preset menu, level and width sliders, picture and clipping read-out.
+
+    Args:
+        hu: one 2D image in Hounsfield units, (H, W) or (1, H, W), array or tensor.
+        preset: the window to start from, a name in ``rl.WINDOWS`` or a ``Window``.
+        title: a line shown above the controls.
+    """
+    start = dicom.resolve_window(preset=preset)  # an unknown name: the closest is suggested
+    array = to_slice(hu, "HU image")  # copied to the CPU once, not at every redraw
+    menu, level, width = _window_sliders(start)
+    picture, readout = _picture(b""), _readout()
     busy = [False]  # set while a preset moves both sliders, so the picture is drawn once
 
     def draw(_=None):
         if busy[0]:
             return
-        chosen = dicom.WINDOWS.get(menu.value)
-        if chosen is not None and (int(chosen.level), int(chosen.width)) != (
-            level.value,
-            width.value,
-        ):
+        named = dicom.WINDOWS.get(menu.value)
+        if named is not None and (int(named.level), int(named.width)) != (level.value, width.value):
             menu.value = None  # the sliders left the preset: the menu no longer names it
-        picture.value = plot.image_png(array, window=(level.value, width.value), size=PICTURE_SIZE)
-        readout.value = _window_text(
-            level.value, width.value, plot.window_stats(array, level.value, width.value)
-        )
+        shown = {"level": level.value, "width": width.value}
+        picture.value = plot.image_png(array, **shown, size=PICTURE_SIZE)
+        readout.value = _window_text(level.value, width.value, plot.window_stats(array, **shown))
 
     def choose(change):
         if change["new"] is None:
             return
-        chosen = dicom.WINDOWS[change["new"]]
+        named = dicom.WINDOWS[change["new"]]
         busy[0] = True
         try:
-            level.value, width.value = int(chosen.level), int(chosen.width)
+            level.value, width.value = int(named.level), int(named.width)
         finally:
             busy[0] = False
         draw()
@@ -151,17 +141,11 @@ def window_viewer(hu, *, preset: str = "brain", title: str = "") -> W.VBox:
     width.observe(draw, names="value")
     draw()
     header = [W.HTML(f"<b>{html.escape(title)}</b>")] if title else []
-    controls = {
-        "preset": menu,
-        "level": level,
-        "width": width,
-        "picture": picture,
-        "readout": readout,
-    }
+    controls = {"preset": menu, "level": level, "width": width}
     return _Panel(
         [*header, menu, level, width, picture, readout],
         css_class="radlab-window-viewer",
-        controls=controls,
+        controls={**controls, "picture": picture, "readout": readout},
         picture=picture,
     )
 
@@ -176,18 +160,9 @@ def _augment_text(v: dict) -> str:
     )
 
 
-def augment_explorer(image, *, mask=None, seed: int = 0) -> W.VBox:
-    """Augmentation explorer: sliders for each transform, a seeded random draw, original beside result.
-
-    Args:
-        image: one 2D image scaled to [0, 1] (window a CT first, e.g. ``rl.window(hu, preset="liver")``).
-        mask: optional (H, W) label mask; it moves with the image (nearest-neighbour).
-        seed: seeds the "New random draw" button and the noise, so a lesson repeats exactly.
-    """
-    array = _array(image)
-    shape = plot.augmented(array, mask=mask)[0].shape  # checks the image once, up front
-    reach = max(1, min(shape) // 4)
-    sliders = {
+def _augment_sliders(reach: int) -> dict[str, W.Widget]:
+    """One slider per setting of ``rl.transforms.preview``; shifts up to ``reach`` pixels."""
+    return {
         "angle": W.IntSlider(value=0, min=-45, max=45, description="rotation (\u00b0)"),
         "dx": W.IntSlider(value=0, min=-reach, max=reach, description="shift x (px)"),
         "dy": W.IntSlider(value=0, min=-reach, max=reach, description="shift y (px)"),
@@ -197,12 +172,55 @@ def augment_explorer(image, *, mask=None, seed: int = 0) -> W.VBox:
             value=0.0, min=-0.3, max=0.3, step=0.01, description="brightness"
         ),
     }
+
+
+def _random_settings(rng: np.random.Generator, reach: int) -> dict[str, float]:
+    """A plausible random draw of every setting, rounded to the sliders' steps."""
+    return {
+        "angle": int(rng.integers(-20, 21)),
+        "dx": int(rng.integers(-reach // 2, reach // 2 + 1)),
+        "dy": int(rng.integers(-reach // 2, reach // 2 + 1)),
+        "noise": round(float(rng.uniform(0.0, 0.1)), 2),
+        "contrast": round(round(float(rng.uniform(0.75, 1.25)) / 0.05) * 0.05, 2),
+        "brightness": round(float(rng.uniform(-0.15, 0.15)), 2),
+    }
+
+
+def _augmented_png(array: np.ndarray, mask, v: dict, seed: int) -> bytes:
+    """The picture of ``rl.transforms.preview`` for the sliders' values ``v``."""
+    out, out_mask = transforms.preview(
+        array,
+        angle=v["angle"],
+        shift=(v["dx"], v["dy"]),
+        noise=v["noise"],
+        contrast=v["contrast"],
+        brightness=v["brightness"],
+        mask=mask,
+        seed=seed,
+    )
+    return plot.image_png(np.clip(out, 0, 1), mask=out_mask, size=PICTURE_SIZE)
+
+
+def augment_explorer(image, *, mask=None, seed: int | None = None) -> W.VBox:
+    """Augmentation explorer: a slider per transform, a seeded random draw, original and result.
+
+    Args:
+        image: one 2D image scaled to [0, 1] (window a CT first, e.g.
+            ``rl.window(hu, preset="liver")``).
+        mask: optional (H, W) label mask; it moves with the image (nearest-neighbour).
+        seed: seeds the "New random draw" button and the noise, so a lesson repeats
+            exactly (None: the course seed, ``rl.config.seed()``).
+    """
+    seed = config.seed() if seed is None else int(seed)
+    array = to_slice(image)
+    shape = transforms.preview(array, mask=mask)[0].shape  # checks the image once, up front
+    reach = max(1, min(shape) // 4)
+    sliders = _augment_sliders(reach)
     button = W.Button(
         description="New random draw", icon="random", layout=W.Layout(width="max-content")
     )
     before = _picture(plot.image_png(array, mask=mask, size=PICTURE_SIZE))
-    after = _picture(b"")
-    readout = _readout()
+    after, readout = _picture(b""), _readout()
     rng = np.random.default_rng(seed)
     state = {"busy": False, "noise_seed": seed}
 
@@ -210,31 +228,13 @@ def augment_explorer(image, *, mask=None, seed: int = 0) -> W.VBox:
         if state["busy"]:
             return
         v = {k: s.value for k, s in sliders.items()}
-        out, out_mask = plot.augmented(
-            array,
-            angle=v["angle"],
-            shift=(v["dx"], v["dy"]),
-            noise=v["noise"],
-            contrast=v["contrast"],
-            brightness=v["brightness"],
-            mask=mask,
-            seed=state["noise_seed"],
-        )
-        after.value = plot.image_png(np.clip(out, 0, 1), mask=out_mask, size=PICTURE_SIZE)
+        after.value = _augmented_png(array, mask, v, state["noise_seed"])
         readout.value = _augment_text(v)
 
     def random_draw(_=None):
-        values = {
-            "angle": int(rng.integers(-20, 21)),
-            "dx": int(rng.integers(-reach // 2, reach // 2 + 1)),
-            "dy": int(rng.integers(-reach // 2, reach // 2 + 1)),
-            "noise": round(float(rng.uniform(0.0, 0.1)), 2),
-            "contrast": round(round(float(rng.uniform(0.75, 1.25)) / 0.05) * 0.05, 2),
-            "brightness": round(float(rng.uniform(-0.15, 0.15)), 2),
-        }
         state["busy"] = True  # move every slider, then draw once
         try:
-            for name, value in values.items():
+            for name, value in _random_settings(rng, reach).items():
                 sliders[name].value = value
         finally:
             state["busy"] = False
@@ -246,17 +246,11 @@ def augment_explorer(image, *, mask=None, seed: int = 0) -> W.VBox:
     button.on_click(random_draw)
     draw()
     pictures = W.HBox([W.VBox([W.HTML("original"), before]), W.VBox([W.HTML("augmented"), after])])
-    controls = {
-        **sliders,
-        "random": button,
-        "original": before,
-        "picture": after,
-        "readout": readout,
-    }
+    controls = {**sliders, "random": button, "original": before}
     return _Panel(
         [*sliders.values(), button, pictures, readout],
         css_class="radlab-augment-explorer",
-        controls=controls,
+        controls={**controls, "picture": after, "readout": readout},
         picture=after,
     )
 
@@ -281,6 +275,20 @@ def _conv_text(shape: tuple[int, int], out: tuple[int, int], f: int, s: int, p: 
     )
 
 
+def _kernels(learned) -> dict[str, np.ndarray]:
+    """The menu's filters: ``rl.models.KERNELS``, and the learned one when given."""
+    kernels = dict(models.KERNELS)
+    if learned is not None:
+        values = np.squeeze(config.to_numpy(learned)).astype(np.float32)
+        if values.shape != (3, 3):
+            raise ValueError(
+                "The learned filter should be 3x3, e.g. model.conv1.weight[0, 0]; "
+                f"got shape {values.shape}."
+            )
+        kernels["learned"] = values
+    return kernels
+
+
 def conv_playground(image, *, learned=None) -> W.VBox:
     """Convolution playground: kernel menu, stride and padding sliders, output picture and size.
 
@@ -289,55 +297,32 @@ def conv_playground(image, *, learned=None) -> W.VBox:
         learned: optional 3x3 filter learned by a network (array or tensor, e.g.
             ``model.conv1.weight[0, 0]``), offered in the menu as "learned".
     """
-    array = _array(image)
-    kernels = dict(plot.KERNELS)
-    if learned is not None:
-        values = np.squeeze(_array(learned))
-        if values.shape != (3, 3):
-            raise ValueError(
-                f"The learned filter should be 3x3, e.g. model.conv1.weight[0, 0]; got {values.shape}."
-            )
-        kernels["learned"] = values
+    array = to_slice(image)
+    kernels = _kernels(learned)
     menu = W.Dropdown(options=list(kernels), value="edge vertical (Sobel)", description="kernel")
     stride = W.IntSlider(value=1, min=1, max=4, description="stride")
     padding = W.IntSlider(value=0, min=0, max=3, description="padding")
     values_view = W.HTML()
     before = _picture(plot.image_png(array, size=PICTURE_SIZE))
-    after = _picture(b"")
-    readout = _readout()
+    after, readout = _picture(b""), _readout()
 
     def draw(_=None):
-        kernel = kernels[menu.value]
-        out = plot.convolve(array, kernel, stride=stride.value, padding=padding.value)
+        kernel, s, p = kernels[menu.value], stride.value, padding.value
+        out = models.convolve(array, kernel, stride=s, padding=p)
         size = max(8, round(PICTURE_SIZE * max(out.shape) / max(array.shape)))  # drawn to scale
         after.value = plot.image_png(plot.conv_display(out, kernel), size=size)
         values_view.value = _kernel_html(kernel)
-        readout.value = _conv_text(
-            array.shape, out.shape, kernel.shape[0], stride.value, padding.value
-        )
+        readout.value = _conv_text(array.shape, out.shape, kernel.shape[0], s, p)
 
     for control in (menu, stride, padding):
         control.observe(draw, names="value")
     draw()
-    pictures = W.HBox(
-        [
-            W.VBox([W.HTML("input"), before]),
-            W.VBox([W.HTML("kernel"), values_view]),
-            W.VBox([W.HTML("output"), after]),
-        ]
-    )
-    controls = {
-        "kernel": menu,
-        "stride": stride,
-        "padding": padding,
-        "values": values_view,
-        "original": before,
-        "picture": after,
-        "readout": readout,
-    }
+    titled = [("input", before), ("kernel", values_view), ("output", after)]
+    pictures = W.HBox([W.VBox([W.HTML(text), view]) for text, view in titled])
+    controls = {"kernel": menu, "stride": stride, "padding": padding, "values": values_view}
     return _Panel(
         [menu, stride, padding, pictures, readout],
         css_class="radlab-conv-playground",
-        controls=controls,
+        controls={**controls, "original": before, "picture": after, "readout": readout},
         picture=after,
     )

@@ -1,4 +1,4 @@
-"""The accuracy-target benchmark runs end to end (smoke mode: tiny subsets, one epoch) and reads ensembles."""
+"""The benchmarks run end to end on tiny sizes (smoke mode, one epoch) and read their results."""
 
 import importlib.util
 import json
@@ -57,3 +57,29 @@ def test_mean_sd_and_lists():
     assert targets.mean_sd([0.5]) == "0.5000 ± 0.0000"
     assert targets.mean_sd([1.0, 3.0]) == "2.0000 ± 1.4142"
     assert targets._as_list([1, 2]) == [1, 2] and targets._as_list(3) == [3]
+
+
+def test_throughput_warm_up_stays_inside_the_training_set(
+    medmnist_root, tmp_path, one_torch_thread
+):
+    throughput = _load("throughput")
+    assert throughput.warm_up_cases(128, 4708) == 512  # four batches
+    assert throughput.warm_up_cases(2048, 4708) == 4708  # not 8192: the training set ends there
+    out = tmp_path / "speed.json"
+    # batch 2048 on 300 cases: the warm-up once indexed 8192 cases (IndexError in the Subset)
+    argv = ["--cases", "300", "--batch-size", "2048", "--epochs", "1", "--width", "2"]
+    code = throughput.main(
+        [*argv, "--device", "cpu", "--root", str(medmnist_root), "--json", str(out)]
+    )
+    assert code == 0
+    result = json.loads(out.read_text())
+    assert result["images"] == 300 and result["batch_size"] == 2048
+    assert result["plain_images_per_sec"] > 0 and result["radlab_images_per_sec"] > 0
+
+
+def test_codesize_measures_the_package():
+    codesize = _load("codesize")
+    longest = dict(codesize.longest_functions(top=50))
+    assert "train.fit" in longest and "study.run_study" in longest
+    bodies = dict(codesize.longest_bodies(top=50))
+    assert bodies["train.fit"] < longest["train.fit"]  # signature and docstring left out

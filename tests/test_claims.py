@@ -1,6 +1,7 @@
 """radlab.claims: numbers and claims recorded; false claims fail outside smoke mode."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -52,3 +53,21 @@ def test_false_claim_is_only_recorded_in_smoke_mode(monkeypatch, capsys):
     assert "not enforced" in capsys.readouterr().out
     assert rec.save() is None  # nothing written outside the course runner
     assert rec.as_dict()["claims"][0]["enforced"] is False
+
+
+def test_the_record_is_written_atomically(monkeypatch, tmp_path):
+    monkeypatch.setenv("RADLAB_MODE", "smoke")
+    monkeypatch.setenv("RADLAB_CLAIMS_DIR", str(tmp_path))
+    rec = claims.lesson("99_demo")
+    rec.measure("auc", 0.5)
+    before = (tmp_path / "99_demo.claims.json").read_text()
+
+    def crash(src, dst):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="simulated"):
+        rec.measure("auc", 0.9)
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["99_demo.claims.json"]  # no temp file left
+    assert (tmp_path / "99_demo.claims.json").read_text() == before

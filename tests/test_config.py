@@ -59,6 +59,37 @@ def test_data_root_from_environment_or_cache(monkeypatch, tmp_path):
     assert config.data_root() == tmp_path / "cache" / "radlab"
 
 
+def test_data_root_given_wins_over_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("RADLAB_DATA", str(tmp_path / "env"))
+    assert config.data_root(tmp_path / "mine") == tmp_path / "mine"
+    assert config.data_root(str(tmp_path)) == tmp_path
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert config.data_root("~/data") == tmp_path / "data"  # ~ expanded
+    assert config.data_root(None) == tmp_path / "env"
+
+
+def test_to_numpy_from_tensors_arrays_and_lists():
+    grad = torch.ones(2, 3, requires_grad=True) * 2  # part of a graph: detached
+    out = config.to_numpy(grad)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32 and out.shape == (2, 3)
+    for dtype in (torch.float16, torch.bfloat16):  # NumPy has no bfloat16
+        assert config.to_numpy(torch.zeros(2, dtype=dtype)).dtype == np.float32
+    assert config.to_numpy(torch.arange(3)).dtype == np.int64  # other dtypes kept
+    assert config.to_numpy(torch.tensor([True])).dtype == np.bool_
+    values = np.arange(4.0)
+    assert config.to_numpy(values) is values  # arrays pass through
+    np.testing.assert_array_equal(config.to_numpy([[1, 2]]), [[1, 2]])
+    if torch.cuda.is_available():
+        np.testing.assert_array_equal(config.to_numpy(torch.ones(2, device="cuda")), [1, 1])
+
+
+def test_to_slice_takes_one_slice_and_explains_the_rest():
+    assert config.to_slice(torch.zeros(1, 4, 5)).shape == (4, 5)
+    assert config.to_slice([[1, 2], [3, 4]]).dtype == np.float32
+    with pytest.raises(ValueError, match=r"(?s)The mask has shape \(2, 4, 4\).*volume\[40\]"):
+        config.to_slice(np.zeros((2, 4, 4)), "mask")
+
+
 def test_summary_on_a_machine_without_cuda(monkeypatch, tmp_path):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.delenv("RADLAB_MODE", raising=False)

@@ -4,6 +4,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -31,8 +33,101 @@ def test_lessons_are_found_in_order_and_picked_by_number():
     names = [p.stem for p in found]
     assert names[:2] == ["00_start_here", "01_input_data"] and names == sorted(names)
     assert [p.stem for p in course.lessons(NOTEBOOKS, ["01"])] == ["01_input_data"]
-    with pytest.raises(SystemExit, match="No lesson matches"):
+    with pytest.raises(course.UsageError, match="no lesson '99'"):
         course.lessons(NOTEBOOKS, ["99"])
+
+
+@pytest.fixture
+def five_lessons(tmp_path):
+    """A course folder with lessons 00-03 and 05 (04 left out: a gap in the numbers)."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for stem in ["00_start", "01_input", "02_augment", "03_blocks", "05_overfit"]:
+        _lesson(folder, stem, "1 + 1")
+    return folder
+
+
+@pytest.mark.parametrize(
+    "only, expected",
+    [
+        (["02,03"], ["02_augment", "03_blocks"]),
+        (["02", "03"], ["02_augment", "03_blocks"]),
+        (["03,", "2"], ["02_augment", "03_blocks"]),  # mixed, out of order, a trailing comma
+        (["1"], ["01_input"]),  # no leading zero
+        (["1,5"], ["01_input", "05_overfit"]),
+        (["01_input"], ["01_input"]),  # the full name
+        (["augment"], ["02_augment"]),  # the name without its number
+        (["02_augment.ipynb", "02"], ["02_augment"]),  # a file name; picked once
+    ],
+)
+def test_only_accepts_comma_lists_numbers_and_names(five_lessons, only, expected):
+    assert [p.stem for p in course.lessons(five_lessons, only)] == expected
+
+
+def test_a_planned_lesson_not_written_yet_says_so(five_lessons):
+    with pytest.raises(course.UsageError) as info:
+        course.lessons(five_lessons, ["7"])
+    assert str(info.value) == (
+        "lesson 07 (architectures) is not written yet; lessons present: 00-03, 05"
+    )
+    with pytest.raises(course.UsageError, match=r"lesson 04 \(training\) is not written yet"):
+        course.lessons(five_lessons, ["02,04"])  # one missing lesson stops the whole list
+
+
+def test_an_unknown_lesson_lists_the_lessons_present(five_lessons):
+    with pytest.raises(course.UsageError) as info:
+        course.lessons(five_lessons, ["42"])
+    message = str(info.value)
+    assert message.startswith("no lesson '42' in this course; lessons present: 00-03, 05")
+    assert "05_overfit" in message and "\n" not in message
+    with pytest.raises(course.UsageError, match="lesson numbers"):
+        course.lessons(five_lessons, [","])
+
+
+def test_the_plan_names_every_lesson_up_to_11():
+    assert list(course.PLAN) == [f"{k:02d}" for k in range(12)]
+    assert course.PLAN["08"] == "images as teaching data"
+
+
+def _one_line_error(capsys) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
+    assert lines[0].startswith("python -m radlab.course"), lines
+    return lines[0]
+
+
+def test_mistakes_print_one_line_and_exit_2(five_lessons, tmp_path, capsys, monkeypatch):
+    out = ["--notebooks", str(five_lessons), "--out", str(tmp_path / "out")]
+    assert course.main(["run", "--only", "9", *out]) == 2
+    assert "lesson 09 (transfer learning) is not written yet" in _one_line_error(capsys)
+    assert course.main(["run", "--notebooks", str(tmp_path / "nowhere")]) == 2
+    assert "Cannot find the lesson notebooks" in _one_line_error(capsys)
+    monkeypatch.setenv("RADLAB_MODE", "fast")
+    assert course.main(["run", "--only", "01", *out]) == 2
+    assert "RADLAB_MODE='fast' is not a run mode" in _one_line_error(capsys)
+    assert not (tmp_path / "out").exists()  # nothing ran, nothing was written
+    for argv in (["run", "--mode", "fast"], ["run", "--mod", "cpu"], ["lint"], []):
+        with pytest.raises(SystemExit) as info:  # argparse's own errors: one line too
+            course.main(argv)
+        assert info.value.code == 2
+        _one_line_error(capsys)
+
+
+def test_module_entry_point_reports_a_mistake_without_traceback(five_lessons):
+    done = subprocess.run(
+        [sys.executable, "-m", "radlab.course", "run", "--only", "02,11"]
+        + ["--notebooks", str(five_lessons)],
+        capture_output=True,
+        text=True,
+        cwd=NOTEBOOKS.parent,
+        timeout=120,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (
+        "python -m radlab.course: error: lesson 11 (limitations) is not written yet; "
+        "lessons present: 00-03, 05\n"
+    )
 
 
 def test_run_writes_notebook_html_and_claims(tmp_path, capsys):

@@ -1,13 +1,16 @@
-"""Tests for radlab.data: the MedMNIST table, the MD5 checks and the tensor loader on the real files."""
+"""Tests for radlab.data: the MedMNIST table, MD5 checks, loaders (real files and phantom
+stand-ins) and patient-level splits."""
 
 import hashlib
 import os
+import re
 import shutil
 
 import numpy as np
 import pytest
 import torch
 
+from radlab import config, phantoms
 from radlab import data as rd
 
 NAMES_2D = (
@@ -84,8 +87,12 @@ def test_card_repr_reads_like_a_card():
 
 
 def test_unknown_name_size_split():
-    with pytest.raises(ValueError, match="pneumoniamnist"):
+    with pytest.raises(ValueError, match="did you mean 'pneumoniamnist'"):
         rd.card("pneumonia")
+    with pytest.raises(ValueError, match="liver-lesions and fibrosis need no download"):
+        rd.card("xyz")
+    with pytest.raises(ValueError, match=r"phantom task.*rl.data.load\('liver-lesions'\)"):
+        rd.medmnist("liver-lesions")
     with pytest.raises(ValueError, match="28, 64, 128, 224"):
         rd.medmnist("breastmnist", size=32)
     with pytest.raises(ValueError, match="train, val, test"):
@@ -199,3 +206,202 @@ def test_subset_is_stratified_and_seeded():
     assert torch.equal(x, x2)
     with pytest.raises(ValueError):
         rd.subset(images, labels, 101)
+
+
+# --- load: MedMNIST, or a phantom stand-in -----------------------------------------------
+
+
+def _check_split(x, y, n_channels, size, n_classes):
+    assert x.dtype == torch.float32 and x.shape[1:] == (n_channels, size, size)
+    assert y.dtype == torch.int64 and y.shape == (len(x),)
+    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+    assert set(y.unique().tolist()) <= set(range(n_classes))
+
+
+@pytest.mark.parametrize(
+    "name, n_classes, kind, counts",
+    [
+        ("pneumoniamnist", 2, "chest_xray", (4708, 524, 624)),
+        ("breastmnist", 2, "ultrasound", (546, 78, 156)),
+        ("organamnist", 11, "ct", (34561, 6491, 17778)),
+    ],
+)
+def test_load_real_files_gives_the_official_splits(
+    medmnist_root, capsys, name, n_classes, kind, counts
+):
+    if not (medmnist_root / "medmnist" / f"{name}.npz").is_file():
+        pytest.skip(f"{name}.npz not in {medmnist_root}")
+    data = rd.load(name, root=medmnist_root)
+    assert capsys.readouterr().out == ""  # no note when the real file is here
+    assert data.real and data.name == data.requested == name and data.note == ""
+    assert (data.n_classes, data.kind, data.n_channels) == (n_classes, kind, 1)
+    assert data.label_names == rd.card(name).labels
+    for (split, (x, y)), n in zip(data.items(), counts):
+        assert len(y) == n, split
+        _check_split(x, y, 1, 28, n_classes)
+    torch.testing.assert_close(data.test[1], rd.medmnist(name, "test", root=medmnist_root)[1])
+
+
+def test_load_real_task_and_repr(medmnist_root):
+    data = rd.load("pneumoniamnist", root=medmnist_root)
+    assert data.task == (
+        "pneumonia (1) vs normal (0) on paediatric chest X-ray, PneumoniaMNIST 28 x 28 px"
+    )
+    text = repr(data)
+    assert "pneumoniamnist (MedMNIST, official splits)" in text
+    assert "train 4,708 | val 524 | test 624 images" in text
+    assert re.search(r"pneumonia\s+74\.2%\s+74\.2%\s+62\.5%", text), text  # class shares
+
+
+def _rows(x: torch.Tensor) -> set[bytes]:
+    return {row.numpy().tobytes() for row in x}
+
+
+@pytest.mark.parametrize("name, n_classes", [("pneumoniamnist", 2), ("retinamnist", 5)])
+def test_missing_set_gets_a_phantom_stand_in_and_one_note(tmp_path, capsys, name, n_classes):
+    data = rd.load(name, root=tmp_path, seed=0)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [data.note]  # one line, and the same text kept on the result
+    assert f"{rd.card(name).title} ({name}, 28 x 28 px) is not downloaded" in printed[0]
+    assert rd.download_command(name, 28, tmp_path) in printed[0]
+    assert "synthetic 3-phase CT" in printed[0]
+    assert not data.real and data.name == "liver-lesions" and data.requested == name
+    assert (data.n_classes, data.n_channels, data.kind) == (n_classes, 3, "ct")
+    assert len(data.label_names) == n_classes
+    counts = config.pick(**rd.PHANTOM_PATIENTS)  # patients per split in this run mode
+    for (_, (x, y)), n in zip(data.items(), counts):
+        assert len(y) == n and set(y.unique().tolist()) == set(range(n_classes))
+        _check_split(x, y, 3, 28, n_classes)
+    train, val, test = (_rows(x) for _, (x, _) in data.items())
+    assert not (train & val or train & test or val & test)  # no patient in two splits
+    assert "phantom stand-in: " + name + " is not downloaded" in repr(data)
+
+
+def test_stand_in_labels_malignant_as_1(tmp_path):
+    data = rd.load("breastmnist", size=64, root=tmp_path, note=False, seed=3)
+    assert data.label_names == ("benign (C, D, E)", "malignant (A, B)")
+    assert data.task.startswith("malignant (1: classic HCC, other malignant) vs benign (0")
+    assert data.train[0].shape[-1] == 64  # the missing set's pixels per side
+    assert abs(data.train[1].float().mean().item() - 0.4) < 0.01  # A, B: 2 of 5 categories
+    again = rd.load("breastmnist", size=64, root=tmp_path, note=False, seed=3)
+    assert torch.equal(data.test[0], again.test[0])  # same seed, same patients
+
+
+def test_note_false_prints_nothing(tmp_path, capsys):
+    data = rd.load("pneumoniamnist", root=tmp_path, note=False)
+    assert capsys.readouterr().out == "" and "not downloaded" in data.note
+
+
+def test_missing_set_without_stand_in_says_how_to_fetch(tmp_path, capsys):
+    with pytest.raises(rd.DatasetNotFound) as info:
+        rd.load("dermamnist", root=tmp_path)
+    message = str(info.value)
+    assert "no phantom stand-in" in message
+    assert f"python -m data_download medmnist dermamnist --size 28 --root {tmp_path}" in message
+    assert capsys.readouterr().out == ""
+    with pytest.raises(ValueError, match="28, 64, 128, 224"):
+        rd.load("pneumoniamnist", size=32, root=tmp_path)
+    with pytest.raises(ValueError, match="did you mean 'liver-lesions'"):
+        rd.load("liver", root=tmp_path)
+
+
+def test_every_stand_in_is_a_set_with_that_many_classes():
+    targets = {"malignant": 2, "category": 5}
+    for name, target in rd.STAND_INS.items():
+        assert len(rd.card(name).labels) == targets[target], name
+        assert not rd.card(name).multi_label
+
+
+@pytest.mark.parametrize(
+    "name, channels, names",
+    [
+        ("liver-lesions", 3, ("A classic HCC", "B other malignant")),
+        ("fibrosis", 1, ("F0", "F1", "F2", "F3", "F4")),
+    ],
+)
+def test_phantom_tasks_by_name(capsys, name, channels, names):
+    data = rd.load(name, size=32, seed=1)
+    assert capsys.readouterr().out == "" and data.note == ""  # nothing is missing
+    assert not data.real and data.name == data.requested == name and data.n_classes == 5
+    assert data.n_channels == channels and data.label_names[: len(names)] == names
+    for _, (x, y) in data.items():
+        _check_split(x, y, channels, 32, 5)
+    assert not _rows(data.train[0]) & _rows(data.test[0])
+
+
+# --- patient_split -------------------------------------------------------------------------
+
+
+def _patients(n=400, seed=0):
+    """Rows of n patients with 1-3 images each, and a label per patient (30 % positive)."""
+    rng = np.random.default_rng(seed)
+    groups = np.repeat(np.arange(n) * 7 + 100, rng.integers(1, 4, n))  # ids need not be 0..n-1
+    positive = rng.random(n) < 0.3
+    return groups, positive[(groups - 100) // 7].astype(np.int64)
+
+
+def _patient_sets(groups, masks):
+    return {split: set(groups[mask].tolist()) for split, mask in masks.items()}
+
+
+@pytest.mark.parametrize("stratified", [False, True])
+@pytest.mark.parametrize("val, test", [(0.2, 0.2), (0.15, 0.25), (0.1, 0.1), (0.0, 0.3)])
+def test_patient_split_keeps_patients_apart(stratified, val, test):
+    groups, labels = _patients()
+    masks = rd.patient_split(
+        groups, val=val, test=test, seed=1, labels=labels if stratified else None
+    )
+    assert list(masks) == ["train", "val", "test"]
+    assert all(m.dtype == bool and m.shape == groups.shape for m in masks.values())
+    assert (masks["train"].astype(int) + masks["val"] + masks["test"] == 1).all()  # each row once
+    sets = _patient_sets(groups, masks)
+    assert not (sets["train"] & sets["val"] or sets["train"] & sets["test"])
+    assert not sets["val"] & sets["test"]
+    n = len(np.unique(groups))
+    assert abs(len(sets["test"]) / n - test) <= 0.02  # shares of patients, as asked
+    assert abs(len(sets["val"]) / n - val) <= 0.02
+
+
+def test_patient_split_stratified_keeps_class_shares():
+    groups, labels = _patients(seed=2)
+    masks = rd.patient_split(groups, seed=0, labels=labels)
+    overall = labels.mean()
+    for split, mask in masks.items():
+        assert abs(labels[mask].mean() - overall) < 0.02, split
+    plain = rd.patient_split(groups, seed=0)  # without labels the shares drift more
+    drift = max(abs(labels[m].mean() - overall) for m in plain.values())
+    assert drift > max(abs(labels[m].mean() - overall) for m in masks.values())
+
+
+def test_patient_split_is_deterministic_and_uses_the_course_seed(monkeypatch):
+    groups, labels = _patients()
+    for extra in ({}, {"labels": labels}):
+        a = rd.patient_split(groups, seed=5, **extra)
+        b = rd.patient_split(groups, seed=5, **extra)
+        c = rd.patient_split(groups, seed=6, **extra)
+        assert all(np.array_equal(a[s], b[s]) for s in a)
+        assert not all(np.array_equal(a[s], c[s]) for s in a)
+        monkeypatch.setenv("RADLAB_SEED", "5")
+        d = rd.patient_split(groups, **extra)
+        assert all(np.array_equal(a[s], d[s]) for s in a)
+        monkeypatch.delenv("RADLAB_SEED")
+
+
+def test_patient_split_on_phantom_patients():
+    cases = phantoms.liver_lesions(30, size=16, slices_per_patient=3, seed=0)
+    masks = rd.patient_split(cases.patient_id, seed=0, labels=cases.label)
+    sets = _patient_sets(cases.patient_id, masks)
+    assert sum(len(v) for v in sets.values()) == 30
+    assert all(len(v) >= 1 for v in sets.values())
+    assert {len(cases.subset(m)) % 3 for m in masks.values()} == {0}  # whole patients only
+
+
+def test_patient_split_rejects_bad_shares():
+    groups, labels = _patients()
+    for val, test in [(0.5, 0.5), (0.2, 0.0), (-0.1, 0.2), (0.2, 1.2)]:
+        with pytest.raises(ValueError, match="shares of the patients"):
+            rd.patient_split(groups, val=val, test=test)
+    with pytest.raises(ValueError, match="at least 3 patients"):
+        rd.patient_split([1, 1, 2])
+    with pytest.raises(ValueError, match="one each"):
+        rd.patient_split(groups, labels=labels[:-1])

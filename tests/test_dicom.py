@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 import shutil
 import warnings
 from collections import Counter
@@ -13,6 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import pydicom
 import pytest
+import torch
 from pydicom.data import get_testdata_file
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.pixels import get_decoder
@@ -22,10 +24,9 @@ import radlab.dicom as rd
 
 
 def _file(name: str) -> str:
-    """A test file shipped by pydicom or pydicom-data, found offline (never downloaded)."""
+    """A test file shipped by pydicom or pydicom-data (a dependency), found offline."""
     path = get_testdata_file(name, download=False)
-    if path is None:
-        pytest.skip(f"{name} is not installed (it comes with pydicom-data)")
+    assert path is not None, f"{name} is missing: reinstall pydicom-data (pip install pydicom-data)"
     return path
 
 
@@ -220,9 +221,16 @@ def test_no_pixel_data_says_what_the_file_is(tmp_path):
         rd.to_array(rd.read(_file("CT_small.dcm"), stop_before_pixels=True))
 
 
+def test_jpeg_baseline_decodes_with_pillow():
+    # Pillow comes with matplotlib, so JPEG Baseline always has a decoder here
+    ds = rd.read(_file("SC_rgb_jpeg_dcmtk.dcm"))
+    assert "pillow" in get_decoder(ds.file_meta.TransferSyntaxUID).available_plugins
+    arr = rd.to_array(ds)
+    assert arr.shape == (ds.Rows, ds.Columns, 3) and arr.dtype == np.float32
+
+
 @pytest.mark.parametrize(
-    "name",
-    ["SC_rgb_jpeg_dcmtk.dcm", "JPGLosslessP14SV1_1s_1f_8b.dcm", "MR_small_jpeg_ls_lossless.dcm"],
+    "name", ["JPGLosslessP14SV1_1s_1f_8b.dcm", "MR_small_jpeg_ls_lossless.dcm"]
 )
 def test_compressed_file_without_decoder_names_the_package(name):
     ds = rd.read(_file(name))
@@ -273,7 +281,7 @@ def _volume(seed: int = 0, shape=(6, 20, 24)) -> np.ndarray:
 
 def test_write_read_round_trip_with_shuffled_renamed_files(tmp_path):
     volume, spacing = _volume(), (2.5, 0.7, 0.8)
-    paths = rd.write_series(volume, tmp_path / "out", spacing=spacing, window="liver")
+    paths = rd.write_series(volume, tmp_path / "out", spacing=spacing, preset="liver")
     assert [p.name for p in paths] == [f"IM{k:04d}.dcm" for k in range(1, 7)]
     mixed = tmp_path / "mixed"
     mixed.mkdir()
@@ -294,7 +302,7 @@ def test_written_files_are_valid_dicom(tmp_path):
         volume,
         tmp_path,
         spacing=(3.0, 0.5, 0.6),
-        window="brain",
+        preset="brain",
         patient_id="P1",
         series_description="unenhanced",
     )
@@ -384,7 +392,6 @@ def test_window_against_hand_computation():
 
 
 def test_window_on_torch_tensors():
-    torch = pytest.importorskip("torch")
     hu = torch.tensor([[-1000, -600, 150]], dtype=torch.int16)
     got = rd.window(hu, preset="lung")  # L-600 / W1500: -1350 -> 0, 150 -> 1
     assert isinstance(got, torch.Tensor) and got.dtype == torch.float32 and got.device == hu.device
@@ -398,6 +405,39 @@ def test_window_errors():
         rd.window(np.zeros(3), preset="kidney_stone")
     with pytest.raises(ValueError, match="positive"):
         rd.window(np.zeros(3), level=0, width=0)
+
+
+def test_resolve_window_is_the_one_reader_of_a_window():
+    assert rd.resolve_window(preset="liver") is rd.WINDOWS["liver"]
+    own = rd.Window(50, 350)
+    assert rd.resolve_window(preset=own) is own
+    assert rd.resolve_window(level=40, width=80) == rd.Window(40.0, 80.0)
+    assert str(rd.resolve_window(preset="brain")) == "brain W 80 / L 40"
+    assert str(rd.resolve_window(level=-600, width=1500)) == "W 1500 / L -600"
+
+
+@pytest.mark.parametrize(
+    "asked, message",
+    [
+        ({"preset": "brian"}, "no window preset called 'brian'. Did you mean 'brain'?"),
+        ({"preset": "Soft tissue"}, "Did you mean 'soft_tissue'?"),
+        ({"preset": "kidney_stone"}, "The presets are brain, subdural"),
+        ({"preset": "liver", "width": 300}, "not both"),
+        ({"preset": (40, 80)}, "level= and width="),
+        ({"level": 40}, "Give a window"),
+        ({"level": 40, "width": -5}, "width must be positive"),
+    ],
+)
+def test_resolve_window_errors_say_what_to_do(asked, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        rd.resolve_window(**asked)
+
+
+def test_write_series_window_from_numbers(tmp_path):
+    path = rd.write_series(_volume(6, (1, 4, 4)), tmp_path, level=-600, width=1500)[0]
+    ds = pydicom.dcmread(path)
+    assert (float(ds.WindowCenter), float(ds.WindowWidth)) == (-600.0, 1500.0)
+    assert "WindowCenter" not in pydicom.dcmread(rd.write_series(_volume(), tmp_path / "no")[0])
 
 
 def test_window_presets_are_data_with_a_source():

@@ -1,4 +1,4 @@
-"""The docstring examples of every radlab module run and give what they show (one runner, one strictness)."""
+"""Every radlab module's docstring examples run and give what they show (one runner)."""
 
 import doctest
 import importlib
@@ -15,6 +15,7 @@ ALL_MODULES = sorted(
 # Modules whose docstrings hold examples: each must run at least one, so that an example lost
 # (or a docstring the runner no longer finds) fails here instead of passing with nothing run.
 WITH_EXAMPLES = [
+    "checkpoints",
     "claims",
     "config",
     "data",
@@ -23,6 +24,7 @@ WITH_EXAMPLES = [
     "models",
     "phantoms",
     "plot",
+    "study",
     "train",
     "transforms",
 ]

@@ -236,11 +236,82 @@ def test_damaged_file_is_replaced(server, fake_card, tmp_path, monkeypatch):
     assert (tmp_path / "medmnist" / "fakemnist.npz").read_bytes() == FAKE
 
 
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("python -m data_download"), lines
+    return lines[0]
+
+
 def test_unknown_name_or_size(tmp_path, capsys):
     assert main(["medmnist", "pneumonia", "--root", str(tmp_path)]) == 2
-    assert "pneumoniamnist" in capsys.readouterr().err
+    line = _one_line(capsys.readouterr().err)
+    assert "did you mean 'pneumoniamnist'?" in line  # the closest name
+    assert "liver-lesions and fibrosis need no download" in line
     assert main(["medmnist", "breastmnist", "--size", "32", "--root", str(tmp_path)]) == 2
-    assert "28, 64, 128, 224" in capsys.readouterr().err
+    assert "28, 64, 128, 224" in _one_line(capsys.readouterr().err)
+    assert main(["medmnist", "breastmnist", "dermamnsit", "--root", str(tmp_path)]) == 2
+    assert "did you mean 'dermamnist'?" in _one_line(capsys.readouterr().err)
+    assert not (tmp_path / "medmnist").exists()  # nothing fetched before the names were checked
+
+
+def test_a_phantom_task_needs_no_download(tmp_path, capsys):
+    assert main(["medmnist", "fibrosis", "--root", str(tmp_path)]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "fibrosis is a phantom task" in line and "needs no download" in line
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["medmnist", "breastmnist", "--size", "big"],
+        ["medmnist", "breastmnist", "--roo", "/tmp"],  # no abbreviations of --root
+        ["list", "--url"],  # nor of --urls
+        ["fetch", "breastmnist"],
+        ["medmnist"],
+        [],
+    ],
+)
+def test_option_mistakes_print_one_line_and_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    _one_line(capsys.readouterr().err)
+
+
+def test_list_urls_prints_every_address_and_md5(tmp_path, capsys):
+    assert main(["list", "--urls", "--root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if re.match(r"\w+mnist\s+\d+\s", line)]
+    assert len(rows) == 48
+    for name, size, md5, url in rows:
+        entry = rd.card(name).file(int(size))
+        assert md5 == entry.md5
+        assert url == f"https://zenodo.org/records/10519652/files/{entry.filename}?download=1"
+    assert str(tmp_path / "medmnist") in out  # where to save a file fetched by hand
+    assert f"python -m data_download verify --root {tmp_path}" in out
+    assert not (tmp_path / "medmnist").exists()  # listing writes nothing
+
+
+def test_list_urls_follows_a_mirror(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("RADLAB_DOWNLOAD_BASE_URL", "http://mirror.example/medmnist")
+    assert main(["list", "--urls", "--root", str(tmp_path)]) == 0
+    assert "http://mirror.example/medmnist/breastmnist.npz?download=1" in capsys.readouterr().out
+    main(["list", "--urls", "--root", str(tmp_path), "--base-url", "http://other.example/m"])
+    assert "http://other.example/m/breastmnist_64.npz?download=1" in capsys.readouterr().out
+
+
+def test_plain_list_points_to_the_addresses(tmp_path, capsys):
+    assert main(["list", "--root", str(tmp_path)]) == 0
+    assert "python -m data_download list --urls" in capsys.readouterr().out
+
+
+def test_data_root_from_the_environment(medmnist_root, monkeypatch, capsys):
+    monkeypatch.setenv("RADLAB_DATA", str(medmnist_root))
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert f"under {medmnist_root / 'medmnist'}" in out
+    assert re.search(r"breastmnist\s+28\s+breastmnist.npz\s+.*present, verified", out)
 
 
 def test_real_file_end_to_end(server, medmnist_root, tmp_path, capsys):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from scipy import ndimage
+from skimage.metrics import structural_similarity
 from sklearn import metrics as skm
 
 from radlab import metrics as M
@@ -185,28 +186,32 @@ def test_apply_threshold_counts_equal_scores_as_positive():
 # ---------------------------------------------------------------- Dice
 def test_dice_matches_f1_on_flattened_masks():
     rng = np.random.default_rng(9)
-    a, b = rng.random((4, 16, 16)) > 0.6, rng.random((4, 16, 16)) > 0.5
-    per_case = M.dice(a, b)
+    truth, pred = rng.random((4, 16, 16)) > 0.5, rng.random((4, 16, 16)) > 0.6
+    per_case = M.dice(truth, pred)
     assert per_case.shape == (4,)
     for i in range(4):
-        assert per_case[i] == pytest.approx(skm.f1_score(b[i].ravel(), a[i].ravel()))
-    assert M.dice(a, b, per_sample=False) == pytest.approx(skm.f1_score(b.ravel(), a.ravel()))
-    assert M.dice(a[0], b[0]) == pytest.approx(per_case[0])  # (H, W): one number
+        assert per_case[i] == pytest.approx(skm.f1_score(truth[i].ravel(), pred[i].ravel()))
+    whole = skm.f1_score(truth.ravel(), pred.ravel())
+    assert M.dice(truth, pred, per_sample=False) == pytest.approx(whole)
+    assert M.dice(truth[0], pred[0]) == pytest.approx(per_case[0])  # (H, W): one number
+    assert M.dice(y_true=truth[0], y_pred=pred[0]) == pytest.approx(per_case[0])
 
 
 def test_dice_special_cases():
     empty, full = np.zeros((8, 8), int), np.ones((8, 8), int)
     assert M.dice(empty, empty) == 1.0  # no lesion and none drawn: agreement
-    assert M.dice(full, empty) == 0.0
+    assert M.dice(empty, full) == 0.0
     assert M.dice(full, full) == 1.0
     half = full.copy()
     half[:4] = 0
-    assert M.dice(half, full) == pytest.approx(2 * 32 / (32 + 64))
-    assert M.dice(half, full, eps=1.0) == pytest.approx((64 + 1) / (96 + 1))
-    batch = M.dice(np.stack([empty, full]), np.stack([empty, empty]))
+    assert M.dice(full, half) == pytest.approx(2 * 32 / (32 + 64))
+    assert M.dice(full, half, eps=1.0) == pytest.approx((64 + 1) / (96 + 1))
+    batch = M.dice(np.stack([empty, empty]), np.stack([empty, full]))
     np.testing.assert_array_equal(batch, [1.0, 0.0])
-    with pytest.raises(ValueError, match="threshold it first"):
-        M.dice(np.full((4, 4), 0.7), full[:4, :4])
+    with pytest.raises(ValueError, match="predicted mask .* threshold it first"):
+        M.dice(full[:4, :4], np.full((4, 4), 0.7))
+    with pytest.raises(ValueError, match="reference and predicted masks differ"):
+        M.dice(full, full[:4])
 
 
 # ---------------------------------------------------------------- c-index
@@ -231,7 +236,7 @@ def test_c_index_matches_brute_force_with_ties_and_censoring(seed):
     times = rng.integers(1, 40, n).astype(float)  # many tied times
     scores = np.round(-times / 40 + rng.normal(0, 0.3, n), 1)  # tied scores
     events = (rng.random(n) < 0.6).astype(int)  # about 40% censored
-    assert M.concordance_index(times, scores, events) == pytest.approx(
+    assert M.concordance_index(times, events, scores) == pytest.approx(
         _c_index_brute_force(times, scores, events), abs=1e-12
     )
 
@@ -239,24 +244,30 @@ def test_c_index_matches_brute_force_with_ties_and_censoring(seed):
 def test_c_index_known_cases():
     times = np.arange(1.0, 11.0)
     risk = -times  # the shortest survivor has the highest risk
-    assert M.concordance_index(times, risk) == 1.0
-    assert M.concordance_index(times, -risk) == 0.0
-    assert M.concordance_index(times, np.zeros(10)) == 0.5  # all scores tied
-    assert (
-        M.concordance_index([1, 1, 2], [3, 2, 1], [1, 1, 1]) == 1.0
-    )  # the tied-time pair is not usable
+    everyone = np.ones(10)  # nobody censored
+    assert M.concordance_index(times, everyone, risk) == 1.0
+    assert M.concordance_index(times, everyone, -risk) == 0.0
+    assert M.concordance_index(times, everyone, np.zeros(10)) == 0.5  # all scores tied
+    assert M.concordance_index([1, 1, 2], [1, 1, 1], [3, 2, 1]) == 1.0  # tied times: not usable
     # censored first patient: its pairs are not usable; only (2 vs 3) counts, and it is reversed
-    assert M.concordance_index([1, 2, 3], [9, 1, 2], [0, 1, 1]) == 0.0
-    assert np.isnan(M.concordance_index([1, 2], [1, 2], [0, 0]))  # no event, no usable pair
+    assert M.concordance_index([1, 2, 3], [0, 1, 1], [9, 1, 2]) == 0.0
+    assert np.isnan(M.concordance_index([1, 2], [0, 0], [1, 2]))  # no event, no usable pair
+    keywords = M.concordance_index(times=[1, 2, 3], scores=[9, 1, 2], events=[0, 1, 1])
+    assert keywords == 0.0
+
+
+def test_c_index_scores_in_the_place_of_events_are_explained():
+    with pytest.raises(ValueError, match=r"order is concordance_index\(times, events, scores\)"):
+        M.concordance_index([1, 2, 3], [0.9, 0.1, 0.4], [1, 1, 0])
 
 
 def test_c_index_random_scores_near_half_and_large_n():
     rng = np.random.default_rng(10)
     n = 5000
     times, events = rng.exponential(10, n), rng.random(n) < 0.7
-    assert M.concordance_index(times, rng.random(n), events) == pytest.approx(0.5, abs=0.02)
+    assert M.concordance_index(times, events, rng.random(n)) == pytest.approx(0.5, abs=0.02)
     risk = -times + rng.normal(0, 5, n)
-    assert 0.7 < M.concordance_index(times, risk, events) < 0.9
+    assert 0.7 < M.concordance_index(times, events, risk) < 0.9
 
 
 # ---------------------------------------------------------------- bootstrap
@@ -270,6 +281,14 @@ def test_bootstrap_is_deterministic_and_contains_estimate():
     assert est == pytest.approx(skm.roc_auc_score(y, score))
     assert low < est < high and a.level == 0.95 and a.n_skipped == 0
     assert "95% CI" in str(a)
+
+
+def test_bootstrap_seed_defaults_to_the_course_seed(monkeypatch):
+    y, score, _ = _binary_data(n=100, seed=11)
+    monkeypatch.setenv("RADLAB_SEED", "3")
+    assert M.bootstrap_ci(M.auc, y, score, n_boot=100) == M.bootstrap_ci(
+        M.auc, y, score, n_boot=100, seed=3
+    )
 
 
 def test_bootstrap_narrows_as_n_grows():
@@ -351,22 +370,24 @@ def test_bootstrap_errors():
 
 # ---------------------------------------------------------- PSNR / SSIM
 def test_psnr_by_hand():
-    target = np.zeros((8, 8))
-    assert M.psnr(target + 0.1, target, 1.0) == pytest.approx(20.0)  # mse 0.01 -> 20 dB
-    assert M.psnr(target + 10, target, data_range=100) == pytest.approx(20.0)
-    assert M.psnr(target, target, 1.0) == float("inf")
+    reference = np.zeros((8, 8))
+    assert M.psnr(reference, reference + 0.1, data_range=1.0) == pytest.approx(20.0)  # mse 0.01
+    assert M.psnr(reference, reference + 10, data_range=100) == pytest.approx(20.0)
+    assert M.psnr(reference, reference, data_range=1.0) == float("inf")
+    with pytest.raises(ValueError, match="differ in shape"):
+        M.psnr(reference, reference[:4], data_range=1.0)
 
 
 def test_ssim_properties():
     rng = np.random.default_rng(15)
     x = ndimage.gaussian_filter(rng.random((48, 48)), 2.0)  # image-like, with structure
     assert M.ssim(x, x, data_range=1.0) == pytest.approx(1.0)
-    scores = [M.ssim(x + rng.normal(0, s, x.shape), x, data_range=1.0) for s in (0.01, 0.05, 0.2)]
+    scores = [M.ssim(x, x + rng.normal(0, s, x.shape), data_range=1.0) for s in (0.01, 0.05, 0.2)]
     assert scores[0] > scores[1] > scores[2] and -1 <= scores[2] < 1
     y = x + rng.normal(0, 0.05, x.shape)
     assert M.ssim(x, y, data_range=1.0) == pytest.approx(M.ssim(y, x, data_range=1.0))  # symmetric
-    batch = M.ssim(np.stack([x, y]), np.stack([x, x]), data_range=1.0)
-    np.testing.assert_allclose(batch, [1.0, M.ssim(y, x, data_range=1.0)])
+    batch = M.ssim(np.stack([x, x]), np.stack([x, y]), data_range=1.0)
+    np.testing.assert_allclose(batch, [1.0, M.ssim(x, y, data_range=1.0)])
 
 
 def test_ssim_of_two_flat_images_by_hand():
@@ -376,15 +397,20 @@ def test_ssim_of_two_flat_images_by_hand():
     assert M.ssim(a, b, data_range=1.0) == pytest.approx(expected)
 
 
-def test_ssim_matches_scikit_image_when_installed():
-    skimage_metrics = pytest.importorskip("skimage.metrics")
+@pytest.mark.parametrize("sigma, data_range", [(1.5, 1.0), (1.5, 2.0), (1.0, 1.0)])
+def test_ssim_matches_scikit_image(sigma, data_range):
     rng = np.random.default_rng(16)
-    x = rng.random((40, 40))
-    y = x + rng.normal(0, 0.1, x.shape)
-    ref = skimage_metrics.structural_similarity(
-        x, y, data_range=1.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+    x = ndimage.gaussian_filter(rng.random((40, 40)), 1.0) * data_range
+    y = x + rng.normal(0, 0.1 * data_range, x.shape)
+    ref = structural_similarity(
+        x,
+        y,
+        data_range=data_range,
+        gaussian_weights=True,
+        sigma=sigma,
+        use_sample_covariance=False,
     )
-    assert M.ssim(x, y, data_range=1.0) == pytest.approx(ref)
+    assert M.ssim(x, y, data_range=data_range, sigma=sigma) == pytest.approx(ref)
 
 
 # ---------------------------------------------------------------- summary
@@ -429,6 +455,7 @@ def test_torch_tensors_work_everywhere():
     masks = torch.rand(2, 8, 8) > 0.5
     np.testing.assert_allclose(M.dice(masks, masks.bool()), [1.0, 1.0])
     times = torch.arange(1.0, 6.0)
-    assert M.concordance_index(times, -times, torch.ones(5)) == 1.0
+    assert M.concordance_index(times, torch.ones(5), -times) == 1.0
     assert M.bootstrap_ci(M.auc, ty, ts, n_boot=50) == M.bootstrap_ci(M.auc, y, score, n_boot=50)
-    assert M.psnr(torch.zeros(4, 4), torch.full((4, 4), 0.1), 1.0) == pytest.approx(20.0)
+    assert M.psnr(torch.zeros(4, 4), torch.full((4, 4), 0.1), data_range=1.0) == pytest.approx(20)
+    assert M.ssim(torch.ones(16, 16), torch.ones(16, 16).half(), data_range=1.0) == 1.0

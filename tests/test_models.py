@@ -1,7 +1,12 @@
-"""Tests for radlab.models: output shapes of every builder and block, parameter counts (doctests: test_doctests.py)."""
+"""radlab.models: shapes of every builder and block, parameter counts, one convolution by hand.
 
+The docstring examples run in test_doctests.py.
+"""
+
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from radlab import models
@@ -127,3 +132,65 @@ def test_ensemble_is_the_mean_of_its_members_probabilities():
     assert models.count_parameters(models.Ensemble(nets)) == 3 * models.count_parameters(nets[0])
     with pytest.raises(ValueError, match="at least one"):
         models.Ensemble([])
+
+
+# ---------------------------------------------------------------- one convolution --
+
+
+@pytest.mark.parametrize(
+    "n,f,s,p",
+    [
+        (64, 3, 1, 0),
+        (64, 3, 1, 1),
+        (64, 3, 2, 1),
+        (28, 5, 1, 2),
+        (32, 3, 3, 0),
+        (7, 7, 1, 0),
+        (227, 11, 4, 0),
+        (10, 2, 2, 0),
+    ],
+)
+def test_conv_output_size_matches_torch(n, f, s, p):
+    out = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, f, f), stride=s, padding=p)
+    assert models.conv_output_size(n, f, s, p) == out.shape[-1]
+
+
+def test_conv_output_size_explains_a_filter_too_large():
+    with pytest.raises(ValueError, match="does not fit"):
+        models.conv_output_size(2, 5, 1, 0)
+
+
+def test_convolve_by_hand():
+    image = np.arange(16, dtype=np.float32).reshape(4, 4)  # rises by 1 per column, 4 per row
+    assert np.array_equal(models.convolve(image, "identity"), image[1:-1, 1:-1])
+    # Sobel sums 4 weights of +-1/+-2 across a step of 2 columns: (1 + 2 + 1) * 2 = 8 everywhere
+    assert np.array_equal(models.convolve(image, "edge vertical (Sobel)"), np.full((2, 2), 8.0))
+    assert np.array_equal(models.convolve(image, "edge horizontal (Sobel)"), np.full((2, 2), 32.0))
+    assert models.convolve(image, "blur", stride=2, padding=1).shape == (2, 2)
+    custom = torch.ones(3, 3)
+    assert models.convolve(torch.from_numpy(image)[None], custom)[0, 0] == image[:3, :3].sum()
+
+
+def test_convolve_agrees_with_a_conv_layer():
+    layer = nn.Conv2d(1, 1, 3, stride=2, padding=1, bias=False)
+    image = torch.rand(1, 1, 9, 9)
+    expected = layer(image)[0, 0].detach().numpy()
+    got = models.convolve(image[0], layer.weight[0, 0], stride=2, padding=1)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_kernels_are_3x3_and_edge_filters_sum_to_zero():
+    assert all(k.shape == (3, 3) for k in models.KERNELS.values())
+    for name in ("edge horizontal (Sobel)", "edge vertical (Sobel)", "Laplacian"):
+        assert models.KERNELS[name].sum() == 0
+    assert models.KERNELS["blur"].sum() == pytest.approx(1)
+
+
+def test_as_kernel_reads_names_and_numbers_and_explains_errors():
+    assert models.as_kernel("blur") is models.KERNELS["blur"]
+    learned = torch.randn(1, 1, 3, 3, requires_grad=True)  # a conv layer's filter
+    assert models.as_kernel(learned).shape == (3, 3)
+    with pytest.raises(ValueError, match="identity"):
+        models.convolve(np.zeros((5, 5)), "emboss")
+    with pytest.raises(ValueError, match="square"):
+        models.as_kernel(np.ones((3, 2)))

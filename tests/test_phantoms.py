@@ -1,29 +1,25 @@
-"""Tests for radlab.phantoms: shapes, determinism, HU inside the masks, noise, fibrosis, survival, DICOM."""
+"""Tests for radlab.phantoms: shapes, determinism, HU inside the masks, tensors, fibrosis,
+survival, DICOM (the scanner's share, noise and kernels, in test_ct_physics.py)."""
 
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 
+from radlab import ct_physics
 from radlab import phantoms as ph
 
 
 def _erode(mask: np.ndarray, steps: int = 1) -> np.ndarray:
-    """Binary erosion by a 3 x 3 cross (pixels whose 4 neighbours are all inside): away from edges."""
-    m = mask.astype(bool)
-    for _ in range(steps):
-        p = np.pad(m, [(0, 0)] * (m.ndim - 2) + [(1, 1), (1, 1)])
-        m = m & p[..., :-2, 1:-1] & p[..., 2:, 1:-1] & p[..., 1:-1, :-2] & p[..., 1:-1, 2:]
-    return m
-
-
-def _neighbour_corr(noise: np.ndarray) -> float:
-    a, b = noise[..., :, :-1].ravel(), noise[..., :, 1:].ravel()
-    return float(np.corrcoef(a, b)[0, 1])
+    """Binary erosion by a 3 x 3 cross, image by image (pixels whose 4 neighbours are all
+    inside, ``steps`` times): away from edges."""
+    cross = ndimage.generate_binary_structure(2, 1)
+    return ndimage.binary_erosion(mask, cross.reshape((1,) * (mask.ndim - 2) + (3, 3)), steps)
 
 
 @pytest.fixture(scope="module")
 def clean():
-    """Noise-free 3-phase cases at 128 px (3 mm pixels): lesion cores lie well inside their masks."""
+    """Noise-free 3-phase cases at 128 px (3 mm pixels): lesion cores lie well inside masks."""
     return ph.liver_lesions(40, size=128, seed=3, noise_hu=0.0)
 
 
@@ -67,6 +63,16 @@ def test_same_seed_same_arrays_other_seed_differs():
     np.testing.assert_array_equal(f1.images, f2.images)
 
 
+def test_seed_none_is_the_course_seed(monkeypatch):
+    monkeypatch.setenv("RADLAB_SEED", "3")
+    np.testing.assert_array_equal(
+        ph.liver_lesions(2, size=32).images, ph.liver_lesions(2, size=32, seed=3).images
+    )
+    assert ph.liver_lesions(2, size=32).seed == 3
+    assert ph.fibrosis_livers(2, size=32).seed == ph.liver_volume(slices=2).seed == 3
+    np.testing.assert_array_equal(ph.survival_times(20).time, ph.survival_times(20, seed=3).time)
+
+
 def test_noise_does_not_change_the_anatomy():
     a, b = ph.liver_lesions(4, seed=2, noise_hu=0.0), ph.liver_lesions(4, seed=2, noise_hu=12.0)
     np.testing.assert_array_equal(a.lesion_mask, b.lesion_mask)
@@ -96,6 +102,8 @@ def test_slices_per_patient_share_lesion_and_label():
     assert c.lesion_mask.any((1, 2)).all()  # every slice cuts its lesion
     sub = c.subset(c.patient_id < 3)
     assert len(sub) == 12 and set(sub.patient_id.tolist()) == {0, 1, 2}
+    one = ph.liver_lesions(6, seed=1)  # the same patients, one slice each
+    np.testing.assert_array_equal(c.diameter_mm[::4], one.diameter_mm)
 
 
 def test_roi_crops_centre_on_the_lesion():
@@ -195,62 +203,67 @@ def test_three_phases_separate_categories_one_phase_does_not():
     assert three > 0.85 and one < 0.6 and three > one + 0.3
 
 
-# ---------------------------------------------------- noise, dose, kernels
+# ------------------------------------------------------ the scanner's share
 
 
-def test_noise_sd_and_dose():
-    flat = np.zeros((16, 128, 128), np.float32)
-    full = ph.add_ct_noise(flat, sd=12.0, seed=0)
-    quarter = ph.add_ct_noise(flat, sd=12.0, dose=0.25, seed=0)
-    assert full.std() == pytest.approx(12.0, rel=0.05)
-    assert quarter.std() == pytest.approx(24.0, rel=0.05)
-    assert ph.low_dose(full, 0.25, base_sd=12.0, seed=1).std() == pytest.approx(24.0, rel=0.05)
-    np.testing.assert_array_equal(full, ph.add_ct_noise(flat, sd=12.0, seed=0))
-    with pytest.raises(ValueError, match="dose"):
-        ph.add_ct_noise(flat, dose=0)
-    with pytest.raises(ValueError, match="fraction"):
-        ph.low_dose(full, dose=2.0)
+def test_ct_physics_is_re_exported():
+    for name in ("add_ct_noise", "low_dose", "scanner_kernel", "thick_slices"):
+        assert getattr(ph, name) is getattr(ct_physics, name) and name in ph.__all__
 
 
-def test_noise_is_correlated():
-    flat = np.zeros((8, 128, 128), np.float32)
-    assert _neighbour_corr(ph.add_ct_noise(flat, seed=0)) > 0.4
-    assert abs(_neighbour_corr(ph.add_ct_noise(flat, corr=0, seed=0))) < 0.05
+def test_phantom_noise_follows_the_dose():
+    clean = ph.liver_lesions(4, seed=2, noise_hu=0.0)
+    quarter = ph.liver_lesions(4, seed=2, dose=0.25)
+    inside = np.broadcast_to(clean.liver_mask[:, None], clean.images.shape)
+    assert (quarter.images - clean.images)[inside].std() == pytest.approx(24.0, rel=0.1)
+    assert "noise SD 24.0 HU (dose 0.25)" in repr(quarter)
 
 
-def test_noise_on_tensors_stays_a_tensor():
-    flat = torch.zeros(8, 1, 64, 64)
-    noisy = ph.add_ct_noise(flat, sd=12.0, seed=0)
-    assert (
-        isinstance(noisy, torch.Tensor)
-        and noisy.device == flat.device
-        and noisy.shape == flat.shape
-    )
-    assert float(noisy.std()) == pytest.approx(12.0, rel=0.08)
-    assert torch.equal(noisy, ph.add_ct_noise(flat, sd=12.0, seed=0))
+# ------------------------------------------------------------------ tensors
 
 
-def test_scanner_kernels():
-    noise = ph.add_ct_noise(np.zeros((8, 96, 96), np.float32), seed=0)
-    sds = {k: ph.scanner_kernel(noise, k).std() for k in ("soft", "standard", "sharp")}
-    assert sds["soft"] < sds["standard"] < sds["sharp"]
-    edge = np.zeros((1, 32, 32), np.float32)
-    edge[..., 16:] = 100.0
-    assert (
-        ph.scanner_kernel(edge, "sharp").max() > 105 and ph.scanner_kernel(edge, "sharp").min() < -5
-    )
-    assert ph.scanner_kernel(edge, "soft")[0, 0, 15] > 0  # blurred edge
-    t = ph.scanner_kernel(torch.from_numpy(edge), "soft")
-    np.testing.assert_allclose(t.numpy(), ph.scanner_kernel(edge, "soft"), atol=1e-4)
-    with pytest.raises(ValueError, match="sharp"):
-        ph.scanner_kernel(edge, "bone")
+def test_tensors_shapes_dtypes_and_range():
+    c = ph.liver_lesions(6, size=32, seed=0)
+    x, y = ph.tensors(c)
+    assert x.shape == (6, 3, 32, 32) and x.dtype == torch.float32
+    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0 and float(x.std()) > 0.1
+    assert y.dtype == torch.int64 and y.tolist() == c.label.tolist()
+    level, width = 60.0, 160.0  # a (level, width) pair: HU level - width/2 -> 0
+    x_pair, _ = ph.tensors(c, level=level, width=width)
+    expected = np.clip((c.images - (level - width / 2)) / width, 0, 1)
+    np.testing.assert_allclose(x_pair.numpy(), expected, atol=1e-6)
 
 
-def test_thick_slices_average_neighbours():
-    vol = np.arange(5, dtype=np.float32)[:, None, None] * np.ones((5, 2, 2), np.float32)
-    thick = ph.thick_slices(vol, 2)
-    assert thick.shape == (2, 2, 2) and thick[:, 0, 0].tolist() == [0.5, 2.5]
-    assert torch.equal(ph.thick_slices(torch.from_numpy(vol), 2), torch.from_numpy(thick))
+def test_tensors_phases_by_name_or_index():
+    c = ph.liver_lesions(4, size=32, seed=1)
+    x_all, _ = ph.tensors(c)
+    x, _ = ph.tensors(c, phases=["delayed", "arterial"])
+    assert x.shape == (4, 2, 32, 32) and torch.equal(x, x_all[:, [2, 1]])
+    assert torch.equal(ph.tensors(c, phases="arterial")[0], x_all[:, 1:2])
+    assert torch.equal(ph.tensors(c, phases=[0])[0], x_all[:, :1])
+    with pytest.raises(ValueError, match="portal"):
+        ph.tensors(c, phases="portal")
+
+
+def test_tensors_targets_masks_measures_and_functions():
+    c = ph.liver_lesions(6, size=32, seed=2)
+    _, mask = ph.tensors(c, target="lesion_mask")
+    assert mask.shape == (6, 32, 32) and mask.dtype == torch.int64
+    assert torch.equal(mask, torch.from_numpy(c.lesion_mask.astype(np.int64)))
+    _, size = ph.tensors(c, target="diameter_mm")
+    assert size.dtype == torch.float32 and size.tolist() == pytest.approx(c.diameter_mm.tolist())
+    _, malignant = ph.tensors(c, target=lambda cases: np.isin(cases.category, ["A", "B"]))
+    assert malignant.dtype == torch.int64 and malignant.tolist() == [
+        int(k in "AB") for k in c.category
+    ]
+    for wrong, message in (("category", "not numbers"), ("spleen_mask", "per-image fields")):
+        with pytest.raises(ValueError, match=message):
+            ph.tensors(c, target=wrong)
+    with pytest.raises(ValueError, match="one row per image"):
+        ph.tensors(c, target=lambda cases: np.zeros(3))
+    fib = ph.fibrosis_livers(5, size=32, seed=0)
+    x, score = ph.tensors(fib, target="score", preset="soft_tissue")
+    assert x.shape == (5, 1, 32, 32) and score.dtype == torch.float32
 
 
 # ----------------------------------------------------------------- fibrosis

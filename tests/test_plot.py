@@ -1,4 +1,4 @@
-"""radlab.plot: the plain functions against hand computations and torch, and the figures' promises."""
+"""radlab.plot: the plain functions against hand computations, and the figures' promises."""
 
 import importlib
 import io
@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -62,81 +62,32 @@ def test_window_stats_refuses_zero_width():
         plot.window_stats(np.zeros((4, 4)), level=40, width=0)
 
 
-# ---------------------------------------------------------------- convolution --
+# ------------------------------------------------------------ figure, conv_display --
 
 
-@pytest.mark.parametrize(
-    "n,f,s,p",
-    [
-        (64, 3, 1, 0),
-        (64, 3, 1, 1),
-        (64, 3, 2, 1),
-        (28, 5, 1, 2),
-        (32, 3, 3, 0),
-        (7, 7, 1, 0),
-        (227, 11, 4, 0),
-        (10, 2, 2, 0),
-    ],
-)
-def test_conv_output_size_matches_torch(n, f, s, p):
-    out = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, f, f), stride=s, padding=p)
-    assert plot.conv_output_size(n, f, s, p) == out.shape[-1]
+def test_figure_is_closed_sized_in_inches_and_squeezed_like_subplots():
+    fig, ax = plot.figure(inches=(4.0, 3.0), title="one")
+    assert isinstance(ax, Axes) and list(fig.get_size_inches()) == [4.0, 3.0]
+    assert fig.get_suptitle() == "one" and fig.dpi == plot.DPI
+    fig, (left, right) = plot.figure(1, 2, panel_inches=2.0)
+    assert list(fig.get_size_inches()) == [4.0, 2.0]  # two square panels, no title
+    fig, axes = plot.figure(2, 3)
+    w, h = plot.PANEL_INCHES
+    assert axes.shape == (2, 3) and list(fig.get_size_inches()) == [3 * w, 2 * h]
+    assert plot.figure(squeeze=False)[1].shape == (1, 1)
+    assert plt.get_fignums() == []  # none left open in pyplot: each displays once
+    with pytest.raises(ValueError, match="not both"):
+        plot.figure(inches=(3, 3), panel_inches=1)
 
 
-def test_conv_output_size_explains_a_filter_too_large():
-    with pytest.raises(ValueError, match="does not fit"):
-        plot.conv_output_size(2, 5, 1, 0)
-
-
-def test_convolve_by_hand():
-    image = np.arange(16, dtype=np.float32).reshape(4, 4)  # rises by 1 per column, 4 per row
-    assert np.array_equal(plot.convolve(image, "identity"), image[1:-1, 1:-1])
-    # Sobel sums 4 weights of +-1/+-2 across a step of 2 columns: (1 + 2 + 1) * 2 = 8 everywhere
-    assert np.array_equal(plot.convolve(image, "edge vertical (Sobel)"), np.full((2, 2), 8.0))
-    assert np.array_equal(plot.convolve(image, "edge horizontal (Sobel)"), np.full((2, 2), 32.0))
-    assert plot.convolve(image, "blur", stride=2, padding=1).shape == (2, 2)
-    custom = torch.ones(3, 3)
-    assert plot.convolve(image, custom)[0, 0] == image[:3, :3].sum()
-
-
-def test_kernels_are_3x3_and_edge_filters_sum_to_zero():
-    assert all(k.shape == (3, 3) for k in plot.KERNELS.values())
-    for name in ("edge horizontal (Sobel)", "edge vertical (Sobel)", "Laplacian"):
-        assert plot.KERNELS[name].sum() == 0
-    assert plot.KERNELS["blur"].sum() == pytest.approx(1)
-
-
-def test_unknown_kernel_names_the_choices():
-    with pytest.raises(ValueError, match="identity"):
-        plot.convolve(np.zeros((5, 5)), "emboss")
-
-
-# ---------------------------------------------------------------- augmentation --
-
-
-def test_augmented_moves_mask_with_image_and_keeps_labels(phantom):
-    hu, mask = phantom
-    image = rl.window(hu, preset="brain")
-    same, same_mask = plot.augmented(image, mask=mask)
-    assert np.array_equal(same, image) and np.array_equal(same_mask, mask)
-    out, moved = plot.augmented(
-        image, angle=20, shift=(4, -3), noise=0.05, contrast=1.2, brightness=0.1, mask=mask, seed=1
-    )
-    assert set(np.unique(moved)) <= {0, 1}  # nearest-neighbour: no half labels
-    assert abs(int(moved.sum()) - int(mask.sum())) <= 0.1 * mask.sum()  # the lesion keeps its size
-    ys, xs = np.nonzero(moved)
-    assert xs.mean() > np.nonzero(mask)[1].mean()  # moved right with the image
-    assert 0 <= out.min() and out.max() <= 1
-    again, _ = plot.augmented(
-        image, angle=20, shift=(4, -3), noise=0.05, contrast=1.2, brightness=0.1, mask=mask, seed=1
-    )
-    assert np.array_equal(out, again)  # same seed, same noise
-
-
-def test_augmented_asks_for_a_windowed_image(phantom):
-    hu, _ = phantom
-    with pytest.raises(ValueError, match="Window it first"):
-        plot.augmented(hu, angle=5)
+def test_conv_display_centres_signed_responses():
+    image = np.arange(16, dtype=np.float32).reshape(4, 4)
+    edges = rl.models.convolve(image, "Laplacian", padding=1)
+    shown = plot.conv_display(edges, "Laplacian")  # weights sum to 0: 0 is mid-grey
+    assert shown.min() >= 0 and shown.max() <= 1
+    assert shown[1, 1] == pytest.approx(0.5)  # inside a linear ramp the Laplacian is 0
+    blurred = plot.conv_display(torch.from_numpy(image), "blur")  # stretched min..max
+    assert (blurred.min(), blurred.max()) == (0.0, 1.0)
 
 
 # --------------------------------------------------------------------- figures --
@@ -153,19 +104,26 @@ def test_every_figure_is_small_closed_and_returned(phantom):
         "best_epoch": 3,
     }
     figures = [
-        plot.show(hu, window="brain", title="phantom", mask=mask),
+        plot.show(hu, preset="brain", title="phantom", mask=mask),
         plot.show(torch.from_numpy(image)[None]),
         plot.grid(
-            [hu] * 12, titles=[f"case {i}" for i in range(12)], window=(40, 80), suptitle="montage"
+            [hu] * 12,
+            titles=[f"case {i}" for i in range(12)],
+            level=40,
+            width=80,
+            suptitle="montage",
         ),
-        plot.grid(torch.from_numpy(np.stack([image] * 3))[:, None]),
+        plot.grid(torch.from_numpy(np.stack([image] * 3))[:, None], panel_inches=1.2),
         plot.window_figure(hu, level=40, width=80, title="phantom"),
+        plot.window_figure(hu, preset="lung"),
         plot.augment_figure(
             image, angle=15, shift=(3, 2), noise=0.05, contrast=1.2, brightness=0.1, mask=mask
         ),
         plot.conv_figure(image, "Laplacian", stride=2, padding=1),
         plot.conv_figure(image, np.ones((5, 5)) / 25),
         plot.learning_curves(history, metrics=("loss", "auc")),
+        plot.learning_curves({"SGD": history, "Adam": history}, metrics=("loss", "auc")),
+        plot.learning_curves([history, history], title="two seeds"),
         plot.roc([0, 0.1, 0.3, 1], [0, 0.6, 0.9, 1], auc=0.85, point=(0.1, 0.6), label="CNN"),
     ]
     assert plt.get_fignums() == []  # nothing left open in pyplot: each displays once, none leaks
@@ -177,10 +135,10 @@ def test_every_figure_is_small_closed_and_returned(phantom):
 def test_show_states_the_window_in_the_title(phantom):
     hu, mask = phantom
     brain = rl.WINDOWS["brain"]
-    title = plot.show(hu, window="brain", title="head CT").axes[0].get_title()
-    assert title.startswith("head CT") and f"W {brain.width:g} / L {brain.level:g}" in title
-    assert "W 1500 / L -600" in plot.show(hu, window=(-600, 1500)).axes[0].get_title()
-    assert "W 350 / L 50" in plot.show(hu, window=rl.dicom.Window(50, 350)).axes[0].get_title()
+    title = plot.show(hu, preset="brain", title="head CT").axes[0].get_title()
+    assert title == f"head CT\nbrain W {brain.width:g} / L {brain.level:g}"
+    assert plot.show(hu, level=-600, width=1500).axes[0].get_title() == "W 1500 / L -600"
+    assert plot.show(hu, preset=rl.dicom.Window(50, 350)).axes[0].get_title() == "W 350 / L 50"
     assert (
         plot.show(rl.window(hu, preset="brain")).axes[0].get_title() == ""
     )  # [0, 1]: nothing to state
@@ -193,15 +151,15 @@ def test_show_states_the_window_in_the_title(phantom):
 def test_show_draws_colour_pictures(phantom):
     hu, _ = phantom
     phases = np.stack([hu, hu + 40, hu + 80], axis=-1)  # (H, W, 3): three phases as R, G, B
-    ax = plot.show(phases, window="liver").axes[0]
+    ax = plot.show(phases, preset="liver").axes[0]
     assert ax.images[0].get_array().shape == (64, 64, 3)
     assert ax.get_title().startswith("liver W")
-    assert plot.grid([hu, rl.window(phases, preset="liver")], window=["liver", None]).axes[1].images
+    assert plot.grid([hu, rl.window(phases, preset="liver")], preset=["liver", None]).axes[1].images
 
 
 def test_show_outlines_the_mask(phantom):
     hu, mask = phantom
-    ax = plot.show(hu, window="brain", mask=mask).axes[0]
+    ax = plot.show(hu, preset="brain", mask=mask).axes[0]
     assert len(ax.collections) == 1  # one contour set for the one label
     assert len(plot.show(hu, mask=np.zeros_like(mask)).axes[0].collections) == 0
 
@@ -210,7 +168,7 @@ def test_show_draws_into_a_given_axes(phantom):
     hu, _ = phantom
     fig, axes = plt.subplots(1, 2)
     try:
-        assert plot.show(hu, window="lung", ax=axes[1]) is fig
+        assert plot.show(hu, preset="lung", ax=axes[1]) is fig
         assert len(axes[1].images) == 1 and len(axes[0].images) == 0
     finally:
         plt.close(fig)
@@ -220,20 +178,29 @@ def test_show_explains_wrong_input(phantom):
     hu, _ = phantom
     with pytest.raises(ValueError, match="one 2D slice"):
         plot.show(np.stack([hu, hu]))
-    with pytest.raises(ValueError, match="no window preset called 'brian'"):
-        plot.show(hu, window="brian")
+    with pytest.raises(ValueError, match="no window preset called 'brian'. Did you mean 'brain'"):
+        plot.show(hu, preset="brian")
+    with pytest.raises(ValueError, match="level= and width="):
+        plot.show(hu, preset=(40, 80))  # numbers go to level= and width=
+    with pytest.raises(ValueError, match="Give a window"):
+        plot.show(hu, level=40)
     with pytest.raises(ValueError, match="one per image"):
         plot.grid([hu, hu], titles=["only one"])
+    with pytest.raises(ValueError, match="one per image"):
+        plot.grid([hu, hu], preset=["brain"])
+    with pytest.raises(TypeError):
+        plot.show(hu, window="brain")  # the old spelling is gone
 
 
 def test_grid_states_the_window_once(phantom):
     hu, _ = phantom
-    fig = plot.grid([hu, hu + 100], titles=["a", "b"], window=(40, 80), suptitle="two")
+    fig = plot.grid([hu, hu + 100], titles=["a", "b"], level=40, width=80, suptitle="two")
     assert fig.get_suptitle() == "two - W 80 / L 40"
     assert [ax.get_title() for ax in fig.axes] == ["a", "b"]
+    assert plot.grid([hu], preset="brain").get_suptitle() == "brain W 80 / L 40"
     each = plot.grid(
         [hu, hu, rl.window(hu, preset="brain")],
-        window=["brain", (-600, 1500), None],
+        preset=["brain", rl.dicom.Window(-600, 1500), None],
         titles=["a", "b", "c"],
     )
     assert [ax.get_title() for ax in each.axes] == [
@@ -246,6 +213,10 @@ def test_grid_states_the_window_once(phantom):
     assert shared.get_suptitle().startswith("no window: black")
 
 
+def _labels(ax) -> list[str]:
+    return [line.get_label() for line in ax.lines]
+
+
 def test_learning_curves_mark_the_best_epoch():
     history = {
         "epoch": [1, 2, 3],
@@ -254,24 +225,77 @@ def test_learning_curves_mark_the_best_epoch():
         "best_epoch": 2,
     }
     ax = plot.learning_curves(history).axes[0]
-    assert [line.get_label() for line in ax.lines] == ["train loss", "val loss", "best epoch 2"]
+    assert _labels(ax) == ["training loss", "validation loss", "best epoch 2"]
+    assert [line.get_linestyle() for line in ax.lines[:2]] == ["-", "--"]
     assert list(ax.lines[2].get_xdata()) == [2, 2]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", "loss")
     with pytest.raises(ValueError, match="none of"):
         plot.learning_curves(history, metrics=("dice",))
 
 
 def test_learning_curves_read_a_fit_history():
-    history = {
-        "metric": "auc",
-        "epoch": [1, 2],
-        "train_loss": [0.7, 0.5],
-        "val_loss": [0.6, 0.55],
-        "val_metric": [0.7, 0.8],
-        "best_epoch": 2,
-    }  # the shape of rl.train.History.as_dict()
-    fig = plot.learning_curves(history, metrics=("loss", "auc"))
-    assert [line.get_label() for line in fig.axes[1].lines] == ["val auc", "best epoch 2"]
-    assert list(fig.axes[1].lines[0].get_ydata()) == [0.7, 0.8]
+    history = rl.train.History(
+        metric="auc",
+        epoch=[1, 2],
+        train_loss=[0.7, 0.5],
+        val_loss=[0.6, 0.55],
+        val_metric=[0.7, 0.8],
+        best_epoch=2,
+    )
+    for given in (history, history.as_dict()):
+        fig = plot.learning_curves(given, metrics=("loss", "auc"))
+        assert _labels(fig.axes[1]) == ["validation auc", "best epoch 2"]
+        assert list(fig.axes[1].lines[0].get_ydata()) == [0.7, 0.8]
+    score = {"metric": "dice", "train_loss": [1.0], "val_score": [0.5]}  # val_score also read
+    assert _labels(plot.learning_curves(score, metrics=("dice",)).axes[0]) == ["validation dice"]
+
+
+def test_learning_curves_overlay_named_runs():
+    sgd = {"epoch": [1, 2, 3], "train_loss": [1.0, 0.9, 0.8], "val_loss": [1.1, 1.0, 0.9]}
+    adam = {"train_loss": [0.8, 0.4, 0.2], "val_loss": [0.9, 0.6, 0.7], "best_epoch": 2}
+    ax = plot.learning_curves({"SGD": sgd, "Adam": adam}).axes[0]
+    curves = ax.lines[:4]
+    assert [line.get_label() for line in curves] == [
+        "SGD, training",
+        "SGD, validation",
+        "Adam, training",
+        "Adam, validation",
+    ]
+    assert [line.get_linestyle() for line in curves] == ["-", "--", "-", "--"]
+    assert curves[0].get_color() == curves[1].get_color() != curves[2].get_color()
+    star = ax.lines[4]  # Adam's best epoch, on its validation curve
+    assert star.get_label() == "best epoch" and (star.get_xdata()[0], star.get_ydata()[0]) == (
+        2,
+        0.6,
+    )
+    assert "solid = training, dashed = validation" in ax.get_title()
+    assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == [
+        "SGD, training",
+        "SGD, validation",
+    ]
+
+
+def test_learning_curves_of_seeds_are_a_mean_and_a_band():
+    seeds = [
+        {"train_loss": [1.0, 0.6, 0.4], "val_loss": [1.0, 0.8, 0.7]},
+        {"train_loss": [0.8, 0.4, 0.2], "val_loss": [0.9, 0.7]},  # stopped one epoch early
+    ]
+    ax = plot.learning_curves(seeds).axes[0]
+    train, val = ax.lines
+    np.testing.assert_allclose(train.get_ydata(), [0.9, 0.5, 0.3])
+    np.testing.assert_allclose(val.get_ydata(), [0.95, 0.75, 0.7])  # the last epoch: one run
+    assert train.get_label() == "training loss: mean, band min-max of 2"
+    band = ax.collections[0].get_paths()[0].vertices
+    assert band[:, 1].min() == pytest.approx(0.2) and band[:, 1].max() == pytest.approx(1.0)
+    grouped = plot.learning_curves({"SGD": seeds, "Adam": seeds[0]})  # seeds within named runs
+    assert len(grouped.axes[0].collections) == 2  # a band for SGD's training and validation
+
+
+def test_learning_curves_explain_what_they_need():
+    with pytest.raises(ValueError, match="dict of named runs"):
+        plot.learning_curves([])
+    with pytest.raises(ValueError, match="what rl.train.fit returns"):
+        plot.learning_curves([[0.9, 0.5]])
 
 
 def test_roc_has_diagonal_and_operating_point():
@@ -283,13 +307,13 @@ def test_roc_has_diagonal_and_operating_point():
 
 def test_image_png_is_small_and_outlines_the_mask(phantom):
     hu, mask = phantom
-    data = plot.image_png(hu, window="brain", mask=mask, size=128)
+    data = plot.image_png(hu, preset="brain", mask=mask, size=128)
     picture = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
     assert picture.shape == (128, 128, 3)
     outline = np.all(picture == (255, 204, 0), axis=2)
     assert 0 < outline.sum() < 0.1 * outline.size
     plain = np.asarray(
-        Image.open(io.BytesIO(plot.image_png(hu, window="brain", size=128))).convert("RGB")
+        Image.open(io.BytesIO(plot.image_png(hu, level=40, width=80, size=128))).convert("RGB")
     )
     assert not np.all(plain == (255, 204, 0), axis=2).any()
 

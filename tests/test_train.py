@@ -1,8 +1,7 @@
-"""Tests for radlab.train: learning, early stopping, determinism, atomic checkpoints, resume, the CLI."""
+"""radlab.train, the loop: learning, early stopping, determinism, optimizers, schedules, tasks."""
 
 import json
 import math
-import os
 
 import pytest
 import torch
@@ -34,6 +33,11 @@ def snapshot(model) -> dict:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
+def noise(xb):
+    """An augmentation that draws from the seeded global RNG."""
+    return xb + 0.05 * torch.randn_like(xb)
+
+
 def comparable(history: train.History) -> dict:
     """The history without the timings (they differ from run to run)."""
     d = history.as_dict()
@@ -43,6 +47,21 @@ def comparable(history: train.History) -> dict:
 
 
 FAST = dict(batch_size=32, lr=1e-2, device="cpu", progress=False, seed=0)
+SETTINGS = dict(  # every field of train.RunSettings, as fit's defaults with FAST on top
+    epochs=10,
+    batch_size=32,
+    optimizer="adamw",
+    lr=1e-2,
+    weight_decay=0.0,
+    schedule=None,
+    early_stopping=None,
+    restore_best=True,
+    device="cpu",
+    amp=None,
+    channels_last=None,
+    seed=0,
+    progress=False,
+)
 
 
 def test_loss_decreases_and_history_is_plain_json():
@@ -120,7 +139,6 @@ def test_same_seed_same_history_and_weights():
     runs = []
     for _ in range(2):
         net = tiny_net(dropout=0.3)
-        noise = lambda xb: xb + 0.05 * torch.randn_like(xb)  # draws from the seeded global RNG
         history = train.fit(net, data, data, epochs=2, augment=noise, **FAST)
         runs.append((comparable(history), snapshot(net)))
     assert runs[0][0] == runs[1][0]
@@ -152,7 +170,8 @@ def test_batches_split_evenly_no_tiny_last_batch():
 )
 def test_each_optimizer_name_trains(optimizer, expected):
     net = tiny_net()
-    built = train._make_optimizer(optimizer, net, 1e-2, 0)
+    settings = train.RunSettings.resolve(**{**SETTINGS, "optimizer": optimizer, "lr": 1e-2})
+    built = train._make_optimizer(net, settings)
     assert type(built) is expected and built.param_groups[0]["lr"] == 1e-2
     assert built.param_groups[0]["params"] == list(net.parameters())
     data = toy_task()
@@ -227,255 +246,6 @@ def test_clear_errors_for_raw_pixels_and_missing_validation():
         train.fit(tiny_net(), (x, y[:5]), epochs=1, **FAST)
 
 
-# ----------------------------------------------------------------------------- checkpoints
-
-
-def test_checkpoint_files_load_with_weights_only(tmp_path):
-    data = toy_task()
-    net = tiny_net()
-    history = train.fit(net, data, data, epochs=2, checkpoint=tmp_path / "run.pt", **FAST)
-    best = torch.load(tmp_path / "run.pt", weights_only=True)
-    assert same_state(best, net.state_dict())  # the best weights were restored and saved
-    last = torch.load(tmp_path / "run.last.pt", weights_only=True)
-    assert last["finished"] and last["history"]["best_epoch"] == history.best_epoch
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "run.last.pt",
-        "run.pt",
-    ]  # no temp files left
-
-
-@pytest.mark.parametrize("broken", ["os.replace", "torch.save"])
-def test_crash_while_writing_keeps_the_previous_checkpoint(tmp_path, monkeypatch, broken):
-    data = toy_task()
-    path = tmp_path / "run.pt"
-    train.fit(tiny_net(), data, data, epochs=1, checkpoint=path, **FAST)
-    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-
-    def crash(obj, f, *args, **kwargs):
-        if hasattr(f, "write"):
-            f.write(b"half a checkpoint")  # some bytes reach the temp file, then the crash
-        raise OSError("disk full (simulated)")
-
-    if broken == "torch.save":
-        monkeypatch.setattr(torch, "save", crash)
-    else:
-        monkeypatch.setattr(os, "replace", lambda src, dst: crash(None, None))
-    with pytest.raises(OSError, match="simulated"):
-        train.fit(tiny_net(seed=1), data, data, epochs=1, checkpoint=path, resume=False, **FAST)
-    monkeypatch.undo()
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # untouched, no temp file
-    assert torch.load(path, weights_only=True).keys() == tiny_net().state_dict().keys()
-    assert torch.load(tmp_path / "run.last.pt", weights_only=True)["history"]["epoch"] == [1]
-
-
-class Interrupt:
-    """An augmentation that adds noise (drawing random numbers) and presses Ctrl-C at one step."""
-
-    def __init__(self, at_step=None):
-        self.at_step, self.steps = at_step, 0
-
-    def __call__(self, xb):
-        self.steps += 1
-        if self.steps == self.at_step:
-            raise KeyboardInterrupt
-        return xb + 0.05 * torch.randn_like(xb)
-
-
-@pytest.mark.parametrize(
-    "stop_at_step", [7, 9]
-)  # in epoch 3 (3 steps per epoch); 9 = its last step
-def test_resume_after_interrupt_equals_an_uninterrupted_run(tmp_path, stop_at_step):
-    data = toy_task()
-    settings = dict(epochs=4, schedule="onecycle", optimizer="adamw", **FAST)
-
-    whole = tiny_net(dropout=0.3)
-    expected = train.fit(
-        whole, data, data, augment=Interrupt(), checkpoint=tmp_path / "a.pt", **settings
-    )
-
-    path = tmp_path / "b.pt"
-    with pytest.raises(KeyboardInterrupt):
-        train.fit(
-            tiny_net(dropout=0.3),
-            data,
-            data,
-            augment=Interrupt(stop_at_step),
-            checkpoint=path,
-            **settings,
-        )
-    assert torch.load(tmp_path / "b.last.pt", weights_only=True)["history"]["epoch"] == [1, 2]
-    resumed_net = tiny_net(
-        seed=123, dropout=0.3
-    )  # a fresh kernel: other starting weights, other RNG state
-    resumed = train.fit(resumed_net, data, data, augment=Interrupt(), checkpoint=path, **settings)
-
-    assert comparable(resumed) == comparable(expected)
-    assert same_state(resumed_net.state_dict(), whole.state_dict())
-    assert (tmp_path / "b.pt").read_bytes() != b"" and same_state(
-        torch.load(tmp_path / "b.pt", weights_only=True),
-        torch.load(tmp_path / "a.pt", weights_only=True),
-    )
-
-
-def test_a_finished_run_is_loaded_not_trained_again(tmp_path):
-    data = toy_task()
-    path = tmp_path / "run.pt"
-    net = tiny_net()
-    first = train.fit(net, data, data, epochs=2, checkpoint=path, **FAST)
-
-    def must_not_train(xb):
-        raise AssertionError("training ran again")
-
-    again_net = tiny_net(seed=5)
-    again = train.fit(
-        again_net, data, data, epochs=2, checkpoint=path, augment=must_not_train, **FAST
-    )
-    assert again.as_dict() == first.as_dict()
-    assert same_state(again_net.state_dict(), net.state_dict())
-
-
-def test_damaged_checkpoint_gives_a_clear_error_and_keeps_the_best_weights(tmp_path):
-    data = toy_task()
-    path = tmp_path / "run.pt"
-    train.fit(tiny_net(), data, data, epochs=1, checkpoint=path, **FAST)
-    best = path.read_bytes()
-    last = tmp_path / "run.last.pt"
-    last.write_bytes(last.read_bytes()[:100])  # truncated, as after a crash of a non-atomic writer
-    with pytest.raises(train.CheckpointError, match="run.last.pt is damaged.*Delete this file"):
-        train.fit(tiny_net(), data, data, epochs=1, checkpoint=path, **FAST)
-    assert path.read_bytes() == best
-    assert isinstance(train.CheckpointError("x"), ValueError)
-
-
-def test_checkpoint_from_other_settings_is_not_mixed_in(tmp_path):
-    data = toy_task()
-    path = tmp_path / "run.pt"
-    train.fit(tiny_net(), data, data, epochs=1, checkpoint=path, **FAST)
-    with pytest.raises(train.CheckpointError, match="other settings.*epochs"):
-        train.fit(tiny_net(), data, data, epochs=3, checkpoint=path, **FAST)
-    history = train.fit(tiny_net(), data, data, epochs=3, checkpoint=path, resume=False, **FAST)
-    assert history.epoch == [1, 2, 3]
-
-
-# ----------------------------------------------------------------------------- the command
-
-
-def test_command_writes_the_json_report(medmnist_root, tmp_path, capsys):
-    out = tmp_path / "out.json"
-    code = train.main(
-        [
-            "--data",
-            "breastmnist",
-            "--epochs",
-            "1",
-            "--mode",
-            "smoke",
-            "--seed",
-            "0",
-            "--threshold",
-            "youden",
-            "--root",
-            str(medmnist_root),
-            "--json",
-            str(out),
-            "--quiet",
-        ]
-    )
-    assert code == 0
-    report = json.loads(out.read_text())
-    assert report["threshold_rule"] == "youden on validation" and report["cases"]["train"] == 256
-    for key in (
-        "data",
-        "model",
-        "seed",
-        "mode",
-        "device",
-        "epochs_run",
-        "best_epoch",
-        "threshold",
-        "train_seconds",
-        "images_per_sec",
-        "val",
-        "test",
-        "history",
-        "command",
-    ):
-        assert key in report, key
-    for split in ("val", "test"):
-        assert {"auc", "accuracy", "sensitivity", "specificity"} <= report[split].keys()
-    printed = capsys.readouterr().out
-    assert "test" in printed and "threshold" in printed and "images/s" in printed
-
-
-def test_command_ensemble_averages_members_and_checkpoints_each(medmnist_root, tmp_path):
-    out, ckpt = tmp_path / "out.json", tmp_path / "run.pt"
-    argv = [
-        "--data",
-        "breastmnist",
-        "--epochs",
-        "1",
-        "--mode",
-        "smoke",
-        "--seed",
-        "3",
-        "--members",
-        "2",
-        "--augment",
-        "ultrasound_strong",
-        "--root",
-        str(medmnist_root),
-        "--checkpoint",
-        str(ckpt),
-        "--json",
-        str(out),
-        "--quiet",
-    ]
-    assert train.main(argv) == 0
-    report = json.loads(out.read_text())
-    assert report["members"] == 2 and report["member_seeds"] == [3, 1003]
-    assert len(report["best_epoch"]) == len(report["history"]) == 2
-    assert (tmp_path / "run.member1.pt").is_file() and (tmp_path / "run.member2.pt").is_file()
-    # the ensemble's probabilities are the mean of its members' (rebuilt from their checkpoints)
-    splits = train.load_splits("breastmnist", root=medmnist_root, mode="smoke")
-    xt = splits["test"][0]
-    members = []
-    for m in (1, 2):
-        net = models.resnet_small(in_channels=1, num_classes=2, width=16)
-        net.load_state_dict(torch.load(tmp_path / f"run.member{m}.pt", weights_only=True))
-        members.append(train.predict(net, xt)[:, 1].numpy())
-    mean = (members[0] + members[1]) / 2
-    assert report["test"]["auc"] == pytest.approx(
-        metrics.auc(splits["test"][1].numpy(), mean), abs=1e-9
-    )
-    # a rerun with the same checkpoint loads both finished members and reports the same: the
-    # histories (per-epoch seconds included) come from the files, which are not written again
-    files = sorted(tmp_path.glob("run.member*.pt"))
-    assert [p.name for p in files] == [
-        "run.member1.last.pt",
-        "run.member1.pt",
-        "run.member2.last.pt",
-        "run.member2.pt",
-    ]
-    written = {p: p.stat().st_mtime_ns for p in files}
-    again = tmp_path / "again.json"
-    assert train.main(argv[:-3] + ["--json", str(again), "--quiet"]) == 0
-    rerun = json.loads(again.read_text())
-    assert (
-        rerun["history"] == report["history"] and rerun["train_seconds"] == report["train_seconds"]
-    )
-    assert {k: v for k, v in rerun.items() if k != "command"} == {
-        k: v for k, v in report.items() if k != "command"
-    }
-    assert {p: p.stat().st_mtime_ns for p in files} == written
-
-
-def test_command_rejects_zero_members(capsys):
-    with pytest.raises(SystemExit) as exit_:
-        train.main(["--members", "0"])
-    assert exit_.value.code == 2
-    assert "--members" in (err := capsys.readouterr().err) and "0: at least 1" in err
-
-
 def test_without_validation_the_last_weights_are_kept():
     saved = {}
     net = tiny_net()
@@ -486,48 +256,104 @@ def test_without_validation_the_last_weights_are_kept():
     assert history.best_epoch == 3 and same_state(net.state_dict(), saved[3])
 
 
-def test_command_fixed_threshold_and_its_check(medmnist_root, tmp_path, capsys):
-    out = tmp_path / "out.json"
-    code = train.main(
-        [
-            "--data",
-            "pneumoniamnist",
-            "--epochs",
-            "1",
-            "--mode",
-            "smoke",
-            "--threshold",
-            "0.3",
-            "--augment",
-            "none",
-            "--root",
-            str(medmnist_root),
-            "--json",
-            str(out),
-            "--quiet",
-        ]
+def test_seed_none_is_the_course_seed(monkeypatch):
+    monkeypatch.setenv("RADLAB_SEED", "7")
+    data = toy_task()
+    settings = {**FAST, "seed": None}
+    course = train.fit(tiny_net(dropout=0.3), data, data, epochs=2, augment=noise, **settings)
+    seven = train.fit(
+        tiny_net(dropout=0.3), data, data, epochs=2, augment=noise, **FAST | {"seed": 7}
     )
-    assert code == 0
-    report = json.loads(out.read_text())
-    assert (
-        report["threshold"] == 0.3
-        and report["test"]["threshold"] == 0.3
-        and report["augmentation"] is None
-    )
-    assert report["threshold_rule"] == "fixed"
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exit_:
-        train.main(["--threshold", "1.5"])
-    assert exit_.value.code == 2
-    assert (
-        "--threshold" in (err := capsys.readouterr().err) and "probability between 0 and 1" in err
-    )
+    assert comparable(course) == comparable(seven)
 
 
-def test_cli_interrupt_says_how_to_resume(monkeypatch, capsys):
-    def interrupted(args):
-        raise KeyboardInterrupt
+# ----------------------------------------------------------------------------- the loop's state
 
-    monkeypatch.setattr(train, "run_study", interrupted)
-    assert train.main(["--data", "breastmnist", "--checkpoint", "run.pt"]) == 130
-    assert "Run the same command" in capsys.readouterr().err
+
+def test_loop_state_keeps_the_best_and_counts_patience():
+    net = tiny_net()
+    settings = train.RunSettings.resolve(**{**SETTINGS, "epochs": 5, "early_stopping": 2})
+    state = train.LoopState(train.History(metric="auc"))
+    assert state.keep_if_best(net, 1, 0.7, higher_is_better=True)
+    assert state.best_epoch == 1 and state.best_score == 0.7 and state.since_best == 0
+    assert same_state(state.best_weights, net.state_dict())
+    assert not state.keep_if_best(net, 2, 0.6, higher_is_better=True)
+    assert not state.end_epoch(2, settings) and state.since_best == 1
+    assert not state.keep_if_best(net, 3, 0.7, higher_is_better=True)  # a tie is no improvement
+    assert state.end_epoch(3, settings) and state.history.stopped_early  # patience 2 used up
+    again = train.LoopState.from_checkpoint(state.as_checkpoint())
+    assert again.history == state.history and again.since_best == 2 and again.finished
+    assert same_state(again.best_weights, state.best_weights)
+    lower = train.LoopState(train.History(metric="loss"))
+    lower.keep_if_best(net, 1, 0.5, higher_is_better=False)
+    assert lower.keep_if_best(net, 2, 0.4, higher_is_better=False) and lower.best_epoch == 2
+
+
+# ----------------------------------------------------------------------------- segmentation
+
+
+class TinySegmenter(torch.nn.Module):
+    """Two convolutions keeping the image size: (N, 1, H, W) -> (N, K, H, W) logits."""
+
+    def __init__(self, classes=3):
+        super().__init__()
+        self.body = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(8, classes, 1)
+        )
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def toy_masks(n=32, size=12, seed=0):
+    """Images with two bright squares; masks: 0 background, 1 the first square, 2 the second."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 1, size, size, generator=gen) * 0.3
+    masks = torch.zeros(n, size, size, dtype=torch.long)
+    masks[:, 2:6, 2:6] = 1
+    masks[1::2, 7:11, 6:10] = 2  # every other image has the second structure
+    x[:, 0][masks == 1] += 0.5
+    x[:, 0][masks == 2] += 0.9
+    return x, masks
+
+
+def test_segmentation_trains_with_per_pixel_cross_entropy_and_dice():
+    x, masks = toy_masks()
+    torch.manual_seed(0)
+    net = TinySegmenter()
+    history = train.fit(net, (x, masks), (x, masks), epochs=2, **FAST)
+    assert history.metric == "dice" and len(history.val_metric) == 2
+    assert history.train_loss[-1] < history.train_loss[0]
+    prob = train.predict(net, x)
+    assert prob.shape == (32, 3, 12, 12)
+    pred = prob.argmax(1)
+    expected = [float(metrics.dice(masks == k, pred == k).mean()) for k in (1, 2)]
+    assert history.best_score == pytest.approx(sum(expected) / 2, abs=1e-9)
+    assert 0 <= history.best_score <= 1
+
+
+def test_segmentation_metrics_and_a_plain_error_for_auc():
+    x, masks = toy_masks()
+    history = train.fit(
+        TinySegmenter(), (x, masks), (x, masks), epochs=1, metric="accuracy", **FAST
+    )
+    assert history.metric == "accuracy" and 0 <= history.val_metric[0] <= 1  # of the pixels
+    with pytest.raises(ValueError, match="metric='auc' does not fit a segmentation.*dice"):
+        train.fit(TinySegmenter(), (x, masks), (x, masks), epochs=1, metric="auc", **FAST)
+
+
+# ----------------------------------------------------------------------------- regression
+
+
+def test_regression_mae_metric_is_lower_is_better():
+    x, _ = toy_task()
+    target = x.mean(dim=(1, 2, 3)) * 10  # float targets: a regression
+    net = tiny_net(num_classes=1)
+    history = train.fit(net, (x, target), (x, target), epochs=3, metric="mae", **FAST)
+    assert history.metric == "mae" and history.best_score == min(history.val_metric)
+    mae = (train.predict(net, x, softmax=False)[:, 0] - target).abs().mean()
+    assert history.best_score == pytest.approx(float(mae), rel=1e-5)  # the best epoch's weights
+    with pytest.raises(ValueError, match="metric='auc' does not fit a regression"):
+        train.fit(tiny_net(num_classes=1), (x, target), (x, target), epochs=1, metric="auc", **FAST)
+    with pytest.raises(ValueError, match="metric='f1' is not known"):
+        train.fit(tiny_net(), toy_task(), toy_task(), epochs=1, metric="f1", **FAST)

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 import torchvision.transforms.v2.functional as tvf
@@ -38,7 +39,7 @@ IDS = [repr(t) for t, _ in ALL]
 
 
 def _squares(n=8, size=32, device="cpu"):
-    """Images whose content equals their mask: a bright square (label 1) and a dimmer one (label 2)."""
+    """Images whose content equals their mask: a bright square (label 1), a dimmer one (label 2)."""
     mask = torch.zeros(n, 1, size, size, dtype=torch.long, device=device)
     mask[:, :, 8:14, 9:17] = 1
     mask[:, :, 18:24, 16:22] = 2
@@ -249,12 +250,12 @@ def test_strong_pipelines():
 def test_random_crop_matches_slicing():
     x = torch.rand(5, 2, 20, 20)
     out = T.RandomCrop((8, 12))(x, generator=_gen())
-    for o, xi in zip(out, x):
+    for o, xi in zip(out, x, strict=True):
         hits = [
-            (t, l)
-            for t in range(13)
-            for l in range(9)
-            if torch.equal(xi[:, t : t + 8, l : l + 12], o)
+            (top, left)
+            for top in range(13)
+            for left in range(9)
+            if torch.equal(xi[:, top : top + 8, left : left + 12], o)
         ]
         assert hits, "each crop is a window of its own image"
 
@@ -331,7 +332,8 @@ def _centre_crop(x, size):
     return x[..., top : top + size, left : left + size]
 
 
-# RandomCrop's docstring: images not chosen get the centre crop, so a batch keeps one size, even with p=0.
+# RandomCrop's docstring: images not chosen get the centre crop, so a batch keeps one size,
+# even with p=0.
 P_CASES = [pytest.param(t, size, id=i) for (t, size), i in zip(ALL, IDS)]
 
 
@@ -405,3 +407,45 @@ def test_clear_errors():
         T.default_augmentation("pet")
     with pytest.raises(ValueError, match="probability"):
         T.RandomFlip(p=1.5)
+
+
+# ---------------------------------------------------------------- preview of fixed settings
+
+
+@pytest.fixture(scope="module")
+def slice_and_lesion():
+    """A 64x64 windowed slice (disc with a brighter lesion, some noise) and the lesion mask."""
+    yy, xx = np.mgrid[-32:32, -32:32]
+    lesion = (xx - 6) ** 2 + (yy + 4) ** 2 < 7**2
+    image = np.where(xx**2 + yy**2 < 28**2, 0.4, 0.0) + 0.3 * lesion
+    image = image + np.random.default_rng(0).normal(0, 0.02, image.shape)
+    return np.clip(image, 0, 1).astype(np.float32), lesion.astype(np.int64)
+
+
+def test_preview_moves_mask_with_image_and_keeps_labels(slice_and_lesion):
+    image, mask = slice_and_lesion
+    same, same_mask = T.preview(image, mask=mask)
+    assert np.array_equal(same, image) and np.array_equal(same_mask, mask)
+    settings = dict(angle=20, shift=(4, -3), noise=0.05, contrast=1.2, brightness=0.1, seed=1)
+    out, moved = T.preview(image, mask=mask, **settings)
+    assert set(np.unique(moved)) <= {0, 1}  # nearest-neighbour: no half labels
+    assert abs(int(moved.sum()) - int(mask.sum())) <= 0.1 * mask.sum()  # the lesion keeps its size
+    assert np.nonzero(moved)[1].mean() > np.nonzero(mask)[1].mean()  # moved right with the image
+    assert 0 <= out.min() and out.max() <= 1
+    again, _ = T.preview(torch.from_numpy(image)[None], mask=mask, **settings)
+    assert np.array_equal(out, again)  # same seed, same noise; a (1, H, W) tensor works too
+    assert T.preview(image, noise=0.05)[1] is None  # no mask given, none returned
+
+
+def test_preview_noise_follows_the_course_seed(slice_and_lesion, monkeypatch):
+    image, _ = slice_and_lesion
+    monkeypatch.setenv("RADLAB_SEED", "5")
+    default, _ = T.preview(image, noise=0.05)
+    assert np.array_equal(default, T.preview(image, noise=0.05, seed=5)[0])
+    assert not np.array_equal(default, T.preview(image, noise=0.05, seed=6)[0])
+
+
+def test_preview_asks_for_a_windowed_image(slice_and_lesion):
+    image, _ = slice_and_lesion
+    with pytest.raises(ValueError, match="Window them first"):
+        T.preview(image * 1000 - 1000)  # Hounsfield units, even with nothing to change

@@ -53,9 +53,8 @@ def test_window_viewer_starts_at_the_preset(phantom):
         f"W {brain.width:g} / L {brain.level:g} \u2014 {stats['below']:.0%} of pixels "
         f"below (black), {stats['above']:.0%} above (white)"
     )
-    assert c["picture"].value == plot.image_png(
-        hu, window=(brain.level, brain.width), size=widgets.PICTURE_SIZE
-    )
+    assert c["picture"].value == plot.image_png(hu, preset="brain", size=widgets.PICTURE_SIZE)
+    assert c["preset"].value == "brain"
 
 
 def test_moving_the_level_slider_redraws(phantom):
@@ -84,8 +83,14 @@ def test_choosing_a_preset_moves_both_sliders(phantom):
 
 
 def test_window_viewer_explains_an_unknown_preset(phantom):
-    with pytest.raises(ValueError, match="choose one of"):
+    with pytest.raises(ValueError, match="Did you mean 'brain'"):
         widgets.window_viewer(phantom[0], preset="brian")
+
+
+def test_window_viewer_starts_from_a_window_of_ones_own(phantom):
+    c = widgets.window_viewer(phantom[0], preset=rl.dicom.Window(100, 300)).controls
+    assert (c["level"].value, c["width"].value) == (100, 300)
+    assert c["preset"].value is None  # not one of the named presets
 
 
 # ------------------------------------------------------------ augment explorer --
@@ -101,7 +106,7 @@ def test_augment_slider_changes_picture_and_readout(phantom, image):
     c["angle"].value = 15
     assert c["picture"].value != picture
     assert c["readout"].value.startswith("rotation 15\u00b0")
-    expected, moved = plot.augmented(image, angle=15, mask=mask)
+    expected, moved = rl.transforms.preview(image, angle=15, mask=mask)
     assert c["picture"].value == plot.image_png(expected, mask=moved, size=widgets.PICTURE_SIZE)
 
 
@@ -132,8 +137,18 @@ def test_random_draw_redraws_once(image):
 
 
 def test_augment_explorer_asks_for_a_windowed_image(phantom):
-    with pytest.raises(ValueError, match="Window it first"):
+    with pytest.raises(ValueError, match="Window them first"):
         widgets.augment_explorer(phantom[0])
+
+
+def test_augment_explorer_seed_defaults_to_the_course_seed(image, monkeypatch):
+    def first_draw(**seed) -> dict:
+        c = widgets.augment_explorer(image, **seed).controls
+        c["random"].click()
+        return {k: c[k].value for k in ("angle", "dx", "dy", "noise", "contrast", "brightness")}
+
+    monkeypatch.setenv("RADLAB_SEED", "3")
+    assert first_draw() == first_draw(seed=3)
 
 
 # ------------------------------------------------------------- conv playground --
@@ -146,7 +161,7 @@ def test_conv_playground_reports_the_output_size(image):
     assert c["readout"].value.startswith("input 64x64 -> output 62x62")
     picture = c["picture"].value
     c["stride"].value, c["padding"].value = 2, 1
-    n = plot.conv_output_size(64, 3, 2, 1)
+    n = rl.models.conv_output_size(64, 3, 2, 1)
     assert n == 32 and c["readout"].value.startswith(f"input 64x64 -> output {n}x{n}")
     assert "(64 + 2*1 - 3)//2 + 1 = 32" in c["readout"].value
     assert c["picture"].value != picture
@@ -157,7 +172,7 @@ def test_conv_playground_reports_the_output_size(image):
 def test_conv_kernel_menu_and_learned_filter(image):
     learned = torch.randn(1, 1, 3, 3, generator=torch.Generator().manual_seed(0))
     c = widgets.conv_playground(image, learned=learned).controls
-    assert list(c["kernel"].options) == [*plot.KERNELS, "learned"]
+    assert list(c["kernel"].options) == [*rl.models.KERNELS, "learned"]
     picture = c["picture"].value
     c["kernel"].value = "learned"
     assert c["picture"].value != picture

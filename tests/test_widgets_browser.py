@@ -75,7 +75,7 @@ def _free_port() -> int:
 
 
 def _server_env(tmp: Path) -> dict:
-    """The server's (and kernel's) environment: temporary home, quiet JupyterLab, the course's settings."""
+    """Environment of the server and kernel: temporary home, quiet JupyterLab, course settings."""
     import matplotlib
 
     env = dict(os.environ)
@@ -114,7 +114,8 @@ def _wait_for_server(url: str, proc: subprocess.Popen, log: Path) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(
-                f"JupyterLab exited at once (code {proc.returncode}); its log:\n{log.read_text()[-3000:]}"
+                f"JupyterLab exited at once (code {proc.returncode}); its log:\n"
+                f"{log.read_text()[-3000:]}"
             )
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
@@ -129,7 +130,7 @@ def _wait_for_server(url: str, proc: subprocess.Popen, log: Path) -> None:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """One JupyterLab server for this module; yields (base URL, token, log path). Stopped by its PID."""
+    """One JupyterLab server for this module; yields (base URL, token, log path); stopped by PID."""
     if sync_playwright is None:
         pytest.skip("the Python package playwright is missing: pip install -e '.[dev]'")
     if not CHROMIUM.exists():
@@ -260,7 +261,7 @@ def _number_after(text: str, label: str) -> float:
 def _start(page, base: str, token: str, notebook: str) -> None:
     """Open a notebook on a fresh layout, wait for its kernel, and click Run All Cells."""
     page.goto(f"{base}/lab/tree/{notebook}?reset&token={token}")
-    # The toolbar says idle before a kernel exists; the status bar names the kernel once it is there.
+    # The toolbar says idle before a kernel exists; the status bar names the kernel once there.
     expect(page.locator("#jp-main-statusbar")).to_contain_text(
         re.compile(r"\(ipykernel\) \| Idle"), timeout=SERVER_START_S * 1000
     )
@@ -295,7 +296,7 @@ def _wait_until_run(page, notebook: str, run_s: float) -> None:
 
 @pytest.fixture(scope="module")
 def page(browser):
-    """One browser tab for all notebooks: after the first, JupyterLab loads from the browser's cache."""
+    """One browser tab for all notebooks: after the first, JupyterLab loads from the cache."""
     context = browser.new_context(viewport={"width": 1280, "height": 1600})
     try:
         yield context.new_page()
