@@ -144,7 +144,7 @@ print(rl.WINDOWS["brain"].source)
 # skull as flat white; the bone window shows the skull's inner structure but the brain as flat grey.
 
 # %% tags=["nbval-ignore-output"]
-rl.plot.grid([hu, hu, hu], window=["brain", "subdural", "bone"], size=2.6)
+rl.plot.grid([hu, hu, hu], preset=["brain", "subdural", "bone"], panel_inches=2.6)
 
 # %% [markdown]
 # Try it yourself: choose a preset, or move the level and width sliders. The line under the picture
@@ -188,15 +188,15 @@ cr.Modality, cr.PhotometricInterpretation, film.shape
 naive = cr.pixel_array.astype(np.float32)
 step = 8  # every 8th pixel: a small figure, the same anatomy
 shown = [naive[::step, ::step], film[::step, ::step]]
-windows = []  # one (level, width) per picture
+windows = []  # one window per picture
 for picture in shown:
     low, high = np.percentile(picture, [1, 99])  # ignore the darkest and brightest 1 % of pixels
-    windows.append(((low + high) / 2, high - low))
+    windows.append(rl.dicom.Window(level=(low + high) / 2, width=high - low))
 rl.plot.grid(
     shown,
-    window=windows,
+    preset=windows,
     titles=["stored values shown naively", "after rl.dicom.to_array"],
-    size=2.8,
+    panel_inches=2.8,
 )
 
 # %%
@@ -217,7 +217,9 @@ cr.BitsStored, top, bool(np.array_equal(film, top - naive))
 
 # %% tags=["nbval-ignore-output"]
 whole = rl.phantoms.liver_lesions(1, size=128, seed=SEED)
-rl.plot.grid(list(whole.images[0]), window="soft_tissue", titles=list(whole.phases), size=2.3)
+rl.plot.grid(
+    list(whole.images[0]), preset="soft_tissue", titles=list(whole.phases), panel_inches=2.3
+)
 
 # %% [markdown]
 # A lesion of 2-5 cm covers only a few pixels of a whole slice shrunk to 64 x 64, so, like many
@@ -234,9 +236,9 @@ as_channels.shape, as_one_image.shape
 # %% tags=["nbval-ignore-output"]
 rl.plot.grid(
     list(phases) + [as_channels.permute(1, 2, 0).numpy()],
-    window=["liver"] * 3 + [None],
+    preset=["liver"] * 3 + [None],
     titles=list(cases.phases) + ["3 phases as R, G, B"],
-    size=2.0,
+    panel_inches=2.0,
 )
 
 # %% [markdown]
@@ -262,50 +264,46 @@ data = rl.phantoms.liver_lesions(
 )
 x_all = torch.from_numpy(rl.window(data.images, preset="liver")).float()  # (N, 3, H, W) in [0, 1]
 y_all = torch.as_tensor(data.label).long()
-patients = np.unique(data.patient_id)
-rng = np.random.default_rng(SEED)
-test_patients = set(rng.choice(patients, size=len(patients) // 5, replace=False))
-val_patients = set(
-    rng.choice(sorted(set(patients) - test_patients), size=len(patients) // 5, replace=False)
-)
-split = np.array(
-    [
-        "test" if p in test_patients else "val" if p in val_patients else "train"
-        for p in data.patient_id
-    ]
-)
-{s: int((split == s).sum()) for s in ["train", "val", "test"]}
+# a fifth of the patients for validation, a fifth for test, each keeping the category shares
+split = rl.data.patient_split(data.patient_id, val=0.2, test=0.2, labels=data.label, seed=SEED)
+{name: int(rows.sum()) for name, rows in split.items()}
 
+# %% [markdown]
+# `rl.study.train_and_score` runs one experiment: it seeds, builds the network, trains it on the
+# training patients, keeps the epoch with the best validation accuracy, and scores the test patients
+# once (accuracy, and the macro AUC: the mean of the five one-vs-rest AUCs). We run it twice: the
+# same small CNN, fed all three phases, then only the unenhanced phase.
 
 # %% tags=["nbval-ignore-output"]
-def train_and_test(channels):
-    """Train the small lesson CNN on the given phases; return held-out accuracy and macro AUC."""
-    rl.config.seed_everything(SEED)
-    x = x_all[:, channels]
-    part = {s: torch.from_numpy(np.flatnonzero(split == s)) for s in ["train", "val", "test"]}
-    model = rl.models.small_cnn(
-        in_channels=len(channels), num_classes=5, width=rl.config.pick(smoke=8, cpu=16, gpu=32)
+import functools
+
+WIDTH = rl.config.pick(smoke=8, cpu=16, gpu=32)  # filters in the CNN's first layer
+results = {}
+for name, channels in {"three phases": [0, 1, 2], "unenhanced only": [0]}.items():
+    x = x_all[:, channels]  # only the phases this network may see
+    train, val, test = [(x[split[s]], y_all[split[s]]) for s in ("train", "val", "test")]
+    # how to build the network; train_and_score seeds first, so the starting weights repeat
+    build = functools.partial(
+        rl.models.small_cnn, in_channels=len(channels), num_classes=5, width=WIDTH
     )
-    rl.train.fit(
-        model,
-        train=(x[part["train"]], y_all[part["train"]]),
-        val=(x[part["val"]], y_all[part["val"]]),
+    scored = rl.study.train_and_score(
+        build,
+        train,
+        val,
+        test,
         epochs=rl.config.pick(smoke=1, cpu=10, gpu=20),
         lr=3e-3,
         schedule="onecycle",
         metric="accuracy",
-        progress=False,
         seed=SEED,
+        progress=False,
     )
-    probs = rl.train.predict(model, x[part["test"]])
-    y_test = y_all[part["test"]]
-    return rl.metrics.accuracy(y_test, probs.argmax(1)), rl.metrics.auc(y_test, probs)
-
-
-acc3, auc3 = train_and_test([0, 1, 2])
-acc1, auc1 = train_and_test([0])
-print(f"three phases:     accuracy {acc3:.2f}, macro AUC {auc3:.2f}")
-print(f"unenhanced only:  accuracy {acc1:.2f}, macro AUC {auc1:.2f}")
+    results[name] = scored.test
+    print(
+        f"{name + ':':<17} accuracy {scored.test['accuracy']:.2f}, macro AUC {scored.test['auc']:.2f}"
+    )
+acc3, auc3 = results["three phases"]["accuracy"], results["three phases"]["auc"]
+acc1, auc1 = results["unenhanced only"]["accuracy"], results["unenhanced only"]["auc"]
 
 # %% tags=["nbval-ignore-output"]
 rec.measure("accuracy_3_phases", acc3)

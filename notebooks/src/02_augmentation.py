@@ -52,13 +52,14 @@ MODE in rl.config.MODES
 
 # %%
 try:
-    films, film_labels = rl.data.medmnist("pneumoniamnist", split="train", size=28)
+    # the official splits; stand_in=False: no synthetic CT in place of the chest films
+    films, film_labels = rl.data.load("pneumoniamnist", stand_in=False).train
     normal_films = films[film_labels == 0]  # (N, 1, 28, 28): label 0 = normal
     chest = normal_films[0]  # (1, 28, 28) in [0, 1]
     chest_source = "PneumoniaMNIST, a normal film"
 except rl.data.DatasetNotFound as missing:
-    print(missing)
-    normal_films = None
+    print(missing)  # says how to fetch it
+    films = normal_films = None
     cr = rl.dicom.read(
         get_testdata_file("RG1_UNCI.dcm")
     )  # a real PA chest film (MONOCHROME1, flipped by to_array)
@@ -113,10 +114,9 @@ ct_crops = [rl.transforms.crop(ct, top, left, 96, 96) for top, left in corners]
 # %%
 rl.plot.grid(
     [c[0] for c in ct_crops],
-    titles=[f"top {t}, left {l}" for t, l in corners],
-    window=None,
+    titles=[f"top {top}, left {left}" for top, left in corners],
     suptitle="five 96 x 96 crops of the head CT (brain window)",
-    size=1.7,
+    panel_inches=1.7,
 )
 
 # %% [markdown]
@@ -233,7 +233,7 @@ rl.plot.grid(
     [image[0] for images in shown.values() for image in images],
     ncols=len(columns),
     titles=columns + [""] * (len(columns) * (len(shown) - 1)),
-    size=1.2,
+    panel_inches=1.2,
     suptitle="rows: " + " / ".join(shown),
 )
 
@@ -272,7 +272,10 @@ print(
 
 # %%
 rl.plot.grid(
-    augmented[:, 0], ncols=8, size=1.1, suptitle="16 random versions of one chest film, one call"
+    augmented[:, 0],
+    ncols=8,
+    panel_inches=1.1,
+    suptitle="16 random versions of one chest film, one call",
 )
 
 # %% [markdown]
@@ -300,17 +303,15 @@ moved_images, moved_masks = phantom_aug(
 )
 
 # %%
-import matplotlib.pyplot as plt
-
-fig, axes = plt.subplots(2, 6, figsize=(8.4, 3.2), dpi=80, layout="constrained")
-plt.close(fig)
+fig, axes = rl.plot.figure(
+    2,
+    6,
+    inches=(8.4, 3.2),
+    title="top: phantom slices with the lesion outlined; bottom: one random draw each (liver window)",
+)
 for i in range(6):
     rl.plot.show(arterial[i], ax=axes[0, i], mask=lesion_masks[i], title=cases.category[i])
     rl.plot.show(moved_images[i], ax=axes[1, i], mask=moved_masks[i], title="augmented")
-fig.suptitle(
-    "top: phantom slices with the lesion outlined; bottom: one random draw each (liver window)",
-    fontsize=9,
-)
 fig
 
 # %% [markdown]
@@ -475,7 +476,7 @@ if normal_films is not None:
 rl.plot.grid(
     pictures,
     titles=titles,
-    size=2.0,
+    panel_inches=2.0,
     suptitle="chest X-ray: the heart shadow is on the image right (patient's left)",
 )
 
@@ -576,7 +577,7 @@ import time
 def median_ms(step, repeats):
     """Median time of step() in milliseconds, after one warm-up call."""
     times = []
-    for i in range(repeats + 1):
+    for _ in range(repeats + 1):
         if DEVICE.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
@@ -590,7 +591,7 @@ def median_ms(step, repeats):
 n_batch = rl.config.pick(smoke=8, cpu=256, gpu=256)
 x = (
     torch.nn.functional.interpolate(
-        films[:n_batch] if normal_films is not None else chest.repeat(n_batch, 1, 1, 1),
+        films[:n_batch] if films is not None else chest.repeat(n_batch, 1, 1, 1),
         size=(64, 64),
         mode="bilinear",
     )

@@ -219,7 +219,7 @@ image.shape, round(float(image.min()), 3), round(float(image.max()), 3)
 # (the edges of the skull, the ventricles). By hand, with two loops over the output positions:
 
 # %%
-sobel = rl.plot.KERNELS["edge vertical (Sobel)"]  # (3, 3)
+sobel = rl.models.KERNELS["edge vertical (Sobel)"]  # (3, 3)
 print(sobel)
 
 
@@ -299,7 +299,7 @@ for size, f, s, p, m, n in settings:
     conv = nn.Conv2d(m, n, kernel_size=f, stride=s, padding=p)
     out_size = conv(torch.zeros(1, m, size, size)).shape[-1]
     params = conv.weight.numel() + conv.bias.numel()
-    size_formula, params_formula = rl.plot.conv_output_size(size, f, s, p), f * f * m * n + n
+    size_formula, params_formula = rl.models.conv_output_size(size, f, s, p), f * f * m * n + n
     checks.append(out_size == size_formula and params == params_formula)
     print(
         f"{size:>4} {f:>3} {s:>2} {p:>2} {m:>3} {n:>3} | {size_formula:>13} {out_size:>5} | {params_formula:>15} {params:>6}"
@@ -387,13 +387,13 @@ rec.claim(
 
 # %%
 responses = [
-    rl.plot.conv_display(rl.plot.convolve(image, k, padding=1), k)
+    rl.plot.conv_display(rl.models.convolve(image, k, padding=1), k)
     for k in (start_filter, sobel, learned)
 ]
 rl.plot.grid(
     [image] + responses,
     titles=["CT, brain window", "random start filter", "Sobel (hand-made)", "learned filter"],
-    size=2.0,
+    panel_inches=2.0,
     suptitle="the same CT through three 3 x 3 filters",
 )
 
@@ -504,7 +504,7 @@ rec.claim(
 rl.plot.grid(
     [edge_map(ct)[0, 0], nn.MaxPool2d(2)(edge_map(ct))[0, 0], nn.AvgPool2d(2)(edge_map(ct))[0, 0]],
     titles=["edge map 128 x 128", "max pooled 64 x 64", "average pooled 64 x 64"],
-    size=2.2,
+    panel_inches=2.2,
     suptitle="pooling the CT's edge map",
 )
 
@@ -532,7 +532,7 @@ dropout = nn.Dropout(p=0.5)  # a new layer is in training mode
 rl.plot.grid(
     [image, dropout(torch.from_numpy(image)).numpy() / 2],
     titles=["CT (brain window)", "after dropout p = 0.5 (shown / 2)"],
-    size=2.2,
+    panel_inches=2.2,
 )
 
 # %% [markdown]
