@@ -37,6 +37,7 @@ import torch
 from . import config
 
 __all__ = [
+    "chest_films",
     "MEDMNIST_BASE_URL",
     "MEDMNIST_CITATION",
     "SIZES",
@@ -1058,6 +1059,32 @@ def _phantom_tensors(cases, target: str) -> XY:
 def _malignant(cases) -> np.ndarray:
     """1 for a malignant lesion (A classic HCC, B other malignant), 0 for C, D, E."""
     return np.isin(cases.category, ["A", "B"])
+
+
+def chest_films(*, root: str | Path | None = None) -> tuple[torch.Tensor | None, torch.Tensor, str]:
+    """Real normal chest films for the lessons that show what augmentation does to a radiograph.
+
+    Returns ``(normal_films, one_film, source)``: PneumoniaMNIST's normal training films
+    (N, 1, 28, 28) in [0, 1] and the first of them when the set is downloaded; else ``None``
+    and a real full-size PA film that ships with pydicom-data (RG1_UNCI.dcm, MONOCHROME1),
+    64 x 64 px, scaled to [0, 1] between its 1st and 99th percentiles, after printing how to
+    fetch PneumoniaMNIST. A liver phantom cannot stand in here: the point is the chest.
+    """
+    try:
+        films, labels = load("pneumoniamnist", root=root, stand_in=False).train
+    except DatasetNotFound as missing:
+        print(missing)  # says how to fetch it
+        from pydicom.data import get_testdata_file
+
+        from . import dicom
+
+        cr = dicom.read(get_testdata_file("RG1_UNCI.dcm"))  # to_array flips MONOCHROME1
+        film = torch.from_numpy(dicom.to_array(cr))[None, None]
+        film = torch.nn.functional.interpolate(film, size=(64, 64), mode="area")[0]
+        low, high = np.percentile(film.numpy(), [1, 99])
+        return None, ((film - low) / (high - low)).clamp(0, 1), "RG1_UNCI.dcm from pydicom-data"
+    normal = films[labels == 0]  # label 0 = normal
+    return normal, normal[0], "PneumoniaMNIST, a normal film"
 
 
 # --- Splitting by patient ----------------------------------------------------------------

@@ -405,3 +405,13 @@ def test_patient_split_rejects_bad_shares():
         rd.patient_split([1, 1, 2])
     with pytest.raises(ValueError, match="one each"):
         rd.patient_split(groups, labels=labels[:-1])
+
+
+def test_chest_films_real_and_without_download(medmnist_root, tmp_path, capsys):
+    normal, film, source = rd.chest_films(root=medmnist_root)
+    assert source.startswith("PneumoniaMNIST") and normal.shape[1:] == (1, 28, 28)
+    assert torch.equal(film, normal[0])
+    normal, film, source = rd.chest_films(root=tmp_path)  # nothing downloaded there
+    assert normal is None and "RG1_UNCI" in source and film.shape == (1, 64, 64)
+    assert 0 <= float(film.min()) and float(film.max()) <= 1
+    assert "data_download" in capsys.readouterr().out  # how to fetch the real films

@@ -51,23 +51,7 @@ MODE in rl.config.MODES
 # full-size chest film that ships with `pydicom-data` instead.
 
 # %%
-try:
-    # the official splits; stand_in=False: no synthetic CT in place of the chest films
-    films, film_labels = rl.data.load("pneumoniamnist", stand_in=False).train
-    normal_films = films[film_labels == 0]  # (N, 1, 28, 28): label 0 = normal
-    chest = normal_films[0]  # (1, 28, 28) in [0, 1]
-    chest_source = "PneumoniaMNIST, a normal film"
-except rl.data.DatasetNotFound as missing:
-    print(missing)  # says how to fetch it
-    films = normal_films = None
-    cr = rl.dicom.read(
-        get_testdata_file("RG1_UNCI.dcm")
-    )  # a real PA chest film (MONOCHROME1, flipped by to_array)
-    film = torch.from_numpy(rl.dicom.to_array(cr))[None, None]
-    film = torch.nn.functional.interpolate(film, size=(64, 64), mode="area")[0]  # (1, 64, 64)
-    low, high = np.percentile(film.numpy(), [1, 99])
-    chest = ((film - low) / (high - low)).clamp(0, 1)
-    chest_source = "RG1_UNCI.dcm from pydicom-data"
+normal_films, chest, chest_source = rl.data.chest_films()  # chest: (1, H, W) in [0, 1]
 print(chest_source, tuple(chest.shape))
 
 # %%
@@ -591,7 +575,7 @@ def median_ms(step, repeats):
 n_batch = rl.config.pick(smoke=8, cpu=256, gpu=256)
 x = (
     torch.nn.functional.interpolate(
-        films[:n_batch] if films is not None else chest.repeat(n_batch, 1, 1, 1),
+        normal_films[:n_batch] if normal_films is not None else chest.repeat(n_batch, 1, 1, 1),
         size=(64, 64),
         mode="bilinear",
     )
