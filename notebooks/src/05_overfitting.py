@@ -42,27 +42,17 @@ MODE in rl.config.MODES
 #
 # We use PneumoniaMNIST again (28 x 28 pixel chest radiographs, normal vs pneumonia). Its training
 # and validation films come from one pool of patients; the test films are kept apart until
-# section 8, where they are used once (that section says why). Without the download, the course's synthetic liver CT
-# stands in.
+# section 8, where they are used once (that section says why). Without the download, the course's
+# synthetic liver CT stands in (malignant vs benign lesions; the line printed below says which task
+# is in use, and the shapes give the numbers of images).
 
 # %%
-try:
-    x_train, y_train = rl.data.medmnist("pneumoniamnist", split="train", size=28)
-    x_val, y_val = rl.data.medmnist("pneumoniamnist", split="val", size=28)
-    KIND = "chest_xray"  # which safe augmentation to use (lesson 02)
-except rl.data.DatasetNotFound as missing:
-    print(missing)
-    print(
-        "Meanwhile this lesson uses synthetic 3-phase liver CT: classic HCC (0) vs other malignant (1)."
-    )
-    train_cases = rl.phantoms.liver_lesions(3000, size=28, categories="AB", seed=SEED, roi_mm=100)
-    val_cases = rl.phantoms.liver_lesions(600, size=28, categories="AB", seed=SEED + 1, roi_mm=100)
-    x_train = torch.from_numpy(rl.window(train_cases.images, preset="liver")).float()
-    y_train = torch.from_numpy(train_cases.label)
-    x_val = torch.from_numpy(rl.window(val_cases.images, preset="liver")).float()
-    y_val = torch.from_numpy(val_cases.label)
-    KIND = "ct"
+data = rl.data.load("pneumoniamnist")
+x_train, y_train = data.train
+x_val, y_val = data.val
+KIND = data.kind  # which safe augmentation to use (lesson 02)
 CHANNELS = x_train.shape[1]
+print(data.task)
 tuple(x_train.shape), tuple(x_val.shape)
 
 # %% [markdown]
@@ -84,8 +74,9 @@ print(f"{SMALL} training films, {EPOCHS} epochs, seeds {SEEDS}, validation films
 
 # %% [markdown]
 # Two small functions do all the work. `scores` gives a trained model's loss and AUC on some films;
-# `experiment` draws the small training set, trains, and reports the scores on the training films
-# (plain, not augmented) and on the validation films, and the **gaps** between them:
+# `experiment` draws the small training set, trains (with `rl.study.train_and_score`, which seeds,
+# builds the lesson CNN and fits it with the recipe below), and reports the scores on the training
+# films (plain, not augmented) and on the validation films, and the **gaps** between them:
 #
 # - loss gap = validation loss - training loss;
 # - AUC gap = training AUC - validation AUC.
@@ -95,6 +86,16 @@ print(f"{SMALL} training films, {EPOCHS} epochs, seeds {SEEDS}, validation films
 
 
 # %%
+RECIPE = dict(
+    batch_size=32,
+    optimizer="adam",
+    lr=LR,
+    schedule="cosine",
+    restore_best=False,  # keep the last epoch's weights
+    progress=False,
+)
+
+
 def scores(model, x, y):
     """Cross-entropy loss and AUC of a trained model on images x with labels y."""
     logits = rl.train.predict(model, x, softmax=False)
@@ -102,34 +103,21 @@ def scores(model, x, y):
     return loss, rl.metrics.auc(y, torch.softmax(logits, dim=1))
 
 
-def train(xs, ys, *, seed, epochs, dropout=0.0, batchnorm=True, augment=None):
-    """Train a fresh lesson CNN on (xs, ys) with the lesson's recipe; return the model (last epoch's weights)."""
-    rl.config.seed_everything(seed)  # the same seed gives the same starting weights
-    model = rl.models.small_cnn(
-        in_channels=CHANNELS, width=WIDTH, dropout=dropout, batchnorm=batchnorm
-    )
-    rl.train.fit(
-        model,
-        train=(xs, ys),
-        epochs=epochs,
-        batch_size=32,
-        optimizer="adam",
-        lr=LR,
-        schedule="cosine",
-        augment=augment,
-        restore_best=False,
-        seed=seed,
-        progress=False,
-    )
-    return model
-
-
-def experiment(n_train=SMALL, seed=SEED, epochs=EPOCHS, **options):
+def experiment(n_train=SMALL, seed=SEED, epochs=EPOCHS, dropout=0.0, batchnorm=True, augment=None):
     """Train on n_train random training films; return the scores and gaps on training and validation films."""
     xs, ys = rl.data.subset(x_train, y_train, n_train, seed=seed)
-    model = train(xs, ys, seed=seed, epochs=epochs, **options)
-    train_loss, train_auc = scores(model, xs, ys)
-    val_loss, val_auc = scores(model, x_val, y_val)
+    scored = rl.study.train_and_score(
+        lambda: rl.models.small_cnn(
+            in_channels=CHANNELS, width=WIDTH, dropout=dropout, batchnorm=batchnorm
+        ),
+        (xs, ys),
+        seed=seed,  # the same seed gives the same starting weights
+        epochs=epochs,
+        augment=augment,
+        **RECIPE,
+    )
+    train_loss, train_auc = scores(scored.model, xs, ys)
+    val_loss, val_auc = scores(scored.model, x_val, y_val)
     return {
         "train loss": train_loss,
         "val loss": val_loss,
@@ -198,10 +186,7 @@ for n in SIZES:
     )
 
 # %%
-import matplotlib.pyplot as plt
-
-fig, (left, right) = plt.subplots(1, 2, figsize=(7, 2.8), dpi=80, layout="constrained")
-plt.close(fig)  # the figure is shown once, as this cell's result
+fig, (left, right) = rl.plot.figure(1, 2, inches=(7, 2.8))
 left.plot(SIZES, [by_size[n]["train loss"] for n in SIZES], marker="o", label="training")
 left.plot(SIZES, [by_size[n]["val loss"] for n in SIZES], marker="o", label="validation")
 left.set(xscale="log", xlabel="training films", ylabel="loss", title="loss vs number of cases")
@@ -341,21 +326,20 @@ rec.claim(
 LONG = rl.config.pick(smoke=4, cpu=60, gpu=100)
 PATIENCE = rl.config.pick(smoke=2, cpu=8, gpu=10)
 xs, ys = rl.data.subset(x_train, y_train, SMALL, seed=SEED)
-rl.config.seed_everything(SEED)
-stopped = rl.models.small_cnn(in_channels=CHANNELS, width=WIDTH)
-history = rl.train.fit(
-    stopped,
-    train=(xs, ys),
-    val=(x_val, y_val),
+scored = rl.study.train_and_score(
+    lambda: rl.models.small_cnn(in_channels=CHANNELS, width=WIDTH),
+    (xs, ys),
+    (x_val, y_val),
+    seed=SEED,
     epochs=LONG,
     batch_size=32,
     optimizer="adam",
     lr=LR,
     metric="loss",
     early_stopping=PATIENCE,
-    seed=SEED,
     progress=False,
 )
+stopped, history = scored.model, scored.history
 print(
     f"budget {LONG} epochs; stopped after epoch {history.epoch[-1]}; best (lowest) validation loss "
     f"{history.best_score:.4f} in epoch {history.best_epoch}"
@@ -435,12 +419,7 @@ show({name: table[name] for name in [f"baseline ({SMALL} films)", "early stoppin
 # from our choices, not from another hospital.
 
 # %%
-try:
-    x_test, y_test = rl.data.medmnist("pneumoniamnist", split="test", size=28)
-except rl.data.DatasetNotFound:
-    test_cases = rl.phantoms.liver_lesions(600, size=28, categories="AB", seed=SEED + 2, roi_mm=100)
-    x_test = torch.from_numpy(rl.window(test_cases.images, preset="liver")).float()
-    y_test = torch.from_numpy(test_cases.label)
+x_test, y_test = data.test
 tuple(x_test.shape)
 
 # %% tags=["nbval-ignore-output"]
@@ -489,8 +468,15 @@ x_pool, y_pool = rl.data.subset(x_train, y_train, POOL, seed=SEED)
 def fit_and_score(train_idx, eval_idx):
     """Train on the pool's cases train_idx; return the AUC on its cases eval_idx and the seconds it took."""
     start = time.perf_counter()
-    model = train(x_pool[train_idx], y_pool[train_idx], seed=SEED, epochs=CV_EPOCHS)
-    return scores(model, x_pool[eval_idx], y_pool[eval_idx])[1], time.perf_counter() - start
+    scored = rl.study.train_and_score(
+        lambda: rl.models.small_cnn(in_channels=CHANNELS, width=WIDTH),
+        (x_pool[train_idx], y_pool[train_idx]),
+        test=(x_pool[eval_idx], y_pool[eval_idx]),
+        seed=SEED,
+        epochs=CV_EPOCHS,
+        **RECIPE,
+    )
+    return scored.test["auc"], time.perf_counter() - start
 
 
 cases = np.arange(POOL)  # the pool's case numbers 0, 1, ..., POOL - 1
@@ -548,6 +534,8 @@ print(
 # without BN; with BN at the same learning rate; with BN at five times the learning rate.
 
 # %% tags=["nbval-ignore-output"]
+from functools import partial
+
 N_SPEED = rl.config.pick(smoke=128, cpu=1000, gpu=2000)
 SPEED_EPOCHS = rl.config.pick(smoke=2, cpu=10, gpu=15)
 x_speed, y_speed = rl.data.subset(x_train, y_train, N_SPEED, seed=SEED)
@@ -559,20 +547,19 @@ settings = {
 }
 curves = {}
 for name, (batchnorm, lr) in settings.items():
-    rl.config.seed_everything(SEED)
-    model = rl.models.small_cnn(in_channels=CHANNELS, width=WIDTH, batchnorm=batchnorm)
-    h = rl.train.fit(
-        model,
-        train=(x_speed, y_speed),
-        val=(x_val, y_val),
+    scored = rl.study.train_and_score(
+        # partial: a builder with this setting fixed; train_and_score calls it after seeding
+        partial(rl.models.small_cnn, in_channels=CHANNELS, width=WIDTH, batchnorm=batchnorm),
+        (x_speed, y_speed),
+        (x_val, y_val),
+        seed=SEED,
         epochs=SPEED_EPOCHS,
         batch_size=32,
         optimizer="adam",
         lr=lr,
-        seed=SEED,
         progress=False,
     )
-    curves[name] = h.val_metric  # validation AUC after each epoch
+    curves[name] = scored.history.val_metric  # validation AUC after each epoch
 target = max(curves["without BN, lr 0.001"])
 steps_to_target = {}
 for name, aucs in curves.items():
@@ -588,8 +575,7 @@ for name, aucs in curves.items():
     print(f"{name:<24} reaches AUC {target:.3f} after {steps_to_target[name]} steps")
 
 # %%
-fig, ax = plt.subplots(figsize=(4.6, 3.0), dpi=80, layout="constrained")
-plt.close(fig)
+fig, ax = rl.plot.figure(inches=(4.6, 3.0))
 for name, aucs in curves.items():
     ax.plot([steps_per_epoch * e for e in range(1, len(aucs) + 1)], aucs, marker=".", label=name)
 ax.axhline(target, color="grey", ls=":", label="target: best AUC without BN")

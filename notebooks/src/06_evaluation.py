@@ -25,7 +25,6 @@
 
 # %%
 import numpy as np
-import torch
 
 import radlab as rl
 
@@ -82,54 +81,34 @@ print(
 # *validation* (to pick the epoch and, later, the threshold) and *test* (touched once, at the end).
 
 # %% tags=["nbval-ignore-output"]
-try:
-    x_train, y_train = rl.data.medmnist("pneumoniamnist", split="train", size=28)
-    x_val, y_val = rl.data.medmnist("pneumoniamnist", split="val", size=28)
-    x_test, y_test = rl.data.medmnist("pneumoniamnist", split="test", size=28)
-    REAL = True
-    TASK = "pneumonia (1) vs normal (0) on chest X-ray, PneumoniaMNIST 28 x 28 px"
-except rl.data.DatasetNotFound as missing:
-    print(missing)
-    REAL = False
-TASK if REAL else "PneumoniaMNIST is missing: see the next cell"
-
-
-# %% [markdown]
-# If PneumoniaMNIST is not on this computer, the cell above printed the command that fetches it. The
-# lesson then goes on with a stand-in task on synthetic liver CT (malignant lesion, 1, vs benign, 0,
-# on lesion crops), so that every cell still runs; the sentences about chest X-rays then describe the
-# real data, not what you see.
-
-
-# %% tags=["nbval-ignore-output"]
-def as_tensors(cases):
-    """Phantom images windowed to [0, 1] (3 phases as channels); label 1 = malignant (A or B)."""
-    x = torch.from_numpy(rl.window(cases.images, preset="liver"))
-    y = torch.from_numpy(np.isin(cases.category, ["A", "B"]).astype(np.int64))
-    return x, y
-
-
-if not REAL:
-    TASK = "malignant (1: classic HCC, other malignant) vs benign (0) liver lesion, synthetic 3-phase CT"
-    print("Using the stand-in task:", TASK)
-    splits = []
-    for offset, n_patients in enumerate([rl.config.pick(smoke=200, cpu=1500, gpu=3000), 300, 300]):
-        cases = rl.phantoms.liver_lesions(n_patients, size=28, roi_mm=100, seed=SEED + 10 + offset)
-        splits.append(as_tensors(cases))
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = splits
+data = rl.data.load("pneumoniamnist")
+x_train, y_train = data.train
+x_val, y_val = data.val
+x_test, y_test = data.test
+REAL = data.real
+TASK = data.task
+POSITIVE = data.label_names[1]  # the name of class 1: "pneumonia" with PneumoniaMNIST
+print(TASK)
 x_train.shape, x_val.shape, x_test.shape
 
 # %% [markdown]
-# How common is pneumonia in each split? Keep these numbers in mind; they come back in section 6.
+# If PneumoniaMNIST is not on this computer, the cell above printed one line with the command that
+# fetches it. The lesson then goes on with a stand-in task on synthetic liver CT (malignant lesion,
+# 1, vs benign, 0, on lesion crops), so that every cell still runs; the sentences about chest X-rays
+# then describe the real data, not what you see.
+
+# %% [markdown]
+# How common is class 1 (pneumonia, with PneumoniaMNIST) in each split? Keep these numbers in mind; they come back in section 6.
 
 # %%
 for name, labels in [("train", y_train), ("validation", y_val), ("test", y_test)]:
-    print(f"{name:<11} {len(labels):>5} images, {labels.float().mean().item():.1%} with pneumonia")
+    print(f"{name:<11} {len(labels):>5} images, {labels.float().mean().item():.1%} with {POSITIVE}")
 prevalence_train = y_train.float().mean().item()
 prevalence_test = y_test.float().mean().item()
 
 # %% [markdown]
-# About three in four training images show pneumonia, but only five in eight test images. Training
+# With PneumoniaMNIST, about three in four training images show pneumonia, but only five in eight
+# test images. Training
 # and validation were cut (9:1) from one common pool of the original data set (Kermany et al., Cell
 # 2018); the test split is that data set's separate test set, kept apart by its authors.
 #
@@ -140,22 +119,23 @@ prevalence_test = y_test.float().mean().item()
 # %% tags=["nbval-ignore-output"]
 n_train = rl.config.pick(smoke=min(300, len(y_train)), cpu=len(y_train), gpu=len(y_train))
 x_fit, y_fit = rl.data.subset(x_train, y_train, n_train, seed=SEED)
-
-rl.config.seed_everything(SEED)
-model = rl.models.small_cnn(
-    in_channels=x_train.shape[1], width=rl.config.pick(smoke=8, cpu=16, gpu=32)
-)
-history = rl.train.fit(
-    model,
-    (x_fit, y_fit),
-    (x_val, y_val),
+WIDTH = rl.config.pick(smoke=8, cpu=16, gpu=32)
+RECIPE = dict(
     epochs=rl.config.pick(smoke=1, cpu=10, gpu=30),
     batch_size=64,
     lr=3e-3,
     early_stopping=rl.config.pick(smoke=None, cpu=3, gpu=5),
     progress=False,
-    seed=SEED,
 )
+scored = rl.study.train_and_score(
+    lambda: rl.models.small_cnn(in_channels=x_train.shape[1], width=WIDTH),
+    (x_fit, y_fit),
+    (x_val, y_val),
+    (x_test, y_test),
+    seed=SEED,
+    **RECIPE,
+)
+history = scored.history
 print(
     f"trained on {len(y_fit)} images for {len(history.epoch)} epochs in {history.total_seconds:.0f} s; "
     f"best epoch {history.best_epoch}, validation AUC {history.best_score:.3f}"
@@ -166,8 +146,8 @@ print(
 # lesson only uses these scores.
 
 # %% tags=["nbval-ignore-output"]
-p_val = rl.train.predict(model, x_val)[:, 1].numpy()  # probability of class 1, one per image
-p_test = rl.train.predict(model, x_test)[:, 1].numpy()
+p_val = scored.outputs["val"][:, 1]  # probability of class 1, one per image
+p_test = scored.outputs["test"][:, 1]
 y_val_np, y_test_np = y_val.numpy(), y_test.numpy()
 p_test[:5].round(3), y_test_np[:5]
 
@@ -202,7 +182,7 @@ bool(np.isclose(wins, rl.metrics.auc(y_test_np, p_test)))
 
 # %% tags=["nbval-ignore-output"]
 rec.claim(
-    "the model separates pneumonia from normal films on the test split (AUC above 0.85)",
+    f"the model separates {POSITIVE} from {data.label_names[0]} images on the test split (AUC above 0.85)",
     auc_test > 0.85,
     auc_test=auc_test,
 )
@@ -234,26 +214,17 @@ if REAL:
 # %% tags=["nbval-ignore-output"]
 if REAL:
     strong = rl.transforms.default_augmentation("chest_xray", strong=True)
-    rl.config.seed_everything(SEED)
-    model_strong = rl.models.small_cnn(
-        in_channels=x_train.shape[1], width=rl.config.pick(smoke=8, cpu=16, gpu=32)
-    )
-    rl.train.fit(
-        model_strong,
+    scored_strong = rl.study.train_and_score(
+        lambda: rl.models.small_cnn(in_channels=x_train.shape[1], width=WIDTH),
         (x_fit, y_fit),
         (x_val, y_val),
-        epochs=rl.config.pick(smoke=1, cpu=10, gpu=30),
-        batch_size=64,
-        lr=3e-3,
-        early_stopping=rl.config.pick(smoke=None, cpu=3, gpu=5),
-        augment=strong,
-        progress=False,
+        (x_test, y_test),
         seed=SEED,
+        augment=strong,
+        **RECIPE,
     )
-    auc_val_strong = rl.metrics.auc(y_val_np, rl.train.predict(model_strong, x_val)[:, 1].numpy())
-    auc_test_strong = rl.metrics.auc(
-        y_test_np, rl.train.predict(model_strong, x_test)[:, 1].numpy()
-    )
+    auc_val_strong = scored_strong.val["auc"]
+    auc_test_strong = scored_strong.test["auc"]
     print(f"{'training':<28} {'validation AUC':>15} {'test AUC':>9}")
     print(f"{'no augmentation (above)':<28} {auc_val:>15.4f} {auc_test:>9.4f}")
     print(f"{'strong chest augmentation':<28} {auc_val_strong:>15.4f} {auc_test_strong:>9.4f}")
@@ -425,9 +396,10 @@ rec.claim(
 
 # %% tags=["nbval-ignore-output"]
 table = rl.metrics.confusion_matrix(y_test_np, youden_calls, labels=[0, 1])
-print(f"{'':>17}{'called normal':>15}{'called pneumonia':>18}")
-print(f"{'truly normal':>17}{table[0, 0]:>15}{table[0, 1]:>18}")
-print(f"{'truly pneumonia':>17}{table[1, 0]:>15}{table[1, 1]:>18}")
+NEGATIVE = data.label_names[0]  # "normal" with PneumoniaMNIST
+print(f"{'':>17}{'called ' + NEGATIVE:>15}{'called ' + POSITIVE:>18}")
+print(f"{'truly ' + NEGATIVE:>17}{table[0, 0]:>15}{table[0, 1]:>18}")
+print(f"{'truly ' + POSITIVE:>17}{table[1, 0]:>15}{table[1, 1]:>18}")
 
 # %% [markdown]
 # From the four counts come sensitivity and specificity (within each row), and the two numbers a
@@ -488,12 +460,9 @@ ppv_screen, npv_screen = rl.metrics.ppv_npv_at_prevalence(sens_test, spec_test, 
 ppv_ward, npv_ward = rl.metrics.ppv_npv_at_prevalence(sens_test, spec_test, 0.60)
 
 # %% tags=["nbval-ignore-output"]
-import matplotlib.pyplot as plt
-
 prevalences = np.logspace(-3, np.log10(0.99), 200)
 ppv_curve, npv_curve = rl.metrics.ppv_npv_at_prevalence(sens_test, spec_test, prevalences)
-fig, ax = plt.subplots(figsize=(4.8, 3.0), dpi=80, layout="constrained")
-plt.close(fig)  # shown once, as this cell's result
+fig, ax = rl.plot.figure(inches=(4.8, 3.0))
 ax.plot(prevalences, ppv_curve, color="tab:blue", label="PPV")
 ax.plot(prevalences, npv_curve, "--", color="tab:orange", label="NPV")
 for (setting, prevalence), marker in zip(settings.items(), ["o", "s", "^", "v"]):
@@ -501,7 +470,7 @@ for (setting, prevalence), marker in zip(settings.items(), ["o", "s", "^", "v"])
     ax.plot(prevalence, ppv_p, marker, color="black", ms=5, label=f"{setting}: PPV {ppv_p:.2f}")
 ax.set(
     xscale="log",
-    xlabel="prevalence of pneumonia",
+    xlabel=f"prevalence of {POSITIVE}",
     ylabel="predictive value",
     ylim=(0, 1.02),
     title=f"one model: sensitivity {sens_test:.2f}, specificity {spec_test:.2f}",
@@ -513,7 +482,7 @@ fig
 rec.measure("ppv_screening_1pct", ppv_screen)
 rec.measure("ppv_ward_60pct", ppv_ward)
 rec.claim(
-    "the same model's PPV is much lower in screening (1%) than on a pneumonia ward (60%): by more than 0.25",
+    "the same model's PPV is much lower at 1% prevalence (screening) than at 60% (a ward): by more than 0.25",
     ppv_ward - ppv_screen > 0.25,
     ppv_screening=ppv_screen,
     ppv_ward=ppv_ward,
@@ -598,17 +567,16 @@ print(f"pixel size {slice_.pixel_mm:.2f} mm; true lesion {int(truth_mask.sum())}
 for name, mask in outlines.items():
     by_hand = 2 * np.sum(mask & truth_mask) / (mask.sum() + truth_mask.sum())
     print(
-        f"{name:<13} Dice by hand {by_hand:.3f}, with radlab {rl.metrics.dice(mask, truth_mask):.3f}"
+        f"{name:<13} Dice by hand {by_hand:.3f}, with radlab {rl.metrics.dice(truth_mask, mask):.3f}"
     )
 
 # %% [markdown]
 # Each mask outlined in yellow on the delayed phase (the cyst is the dark round lesion):
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(8, 2.3), dpi=80, layout="constrained")
-plt.close(fig)
+fig, axes = rl.plot.figure(1, 4, inches=(8, 2.3))
 for ax, (name, mask) in zip(axes, [("truth", truth_mask), *outlines.items()]):
-    rl.plot.show(slice_.images[0, 2], window="liver", mask=mask, ax=ax, title=name)
+    rl.plot.show(slice_.images[0, 2], preset="liver", mask=mask, ax=ax, title=name)
 fig
 
 # %% [markdown]
@@ -619,8 +587,8 @@ fig
 
 # %%
 liver_mask = slice_.liver_mask[0]
-dice_lesion_shift = rl.metrics.dice(np.roll(truth_mask, 1, axis=1), truth_mask)
-dice_liver_shift = rl.metrics.dice(np.roll(liver_mask, 1, axis=1), liver_mask)
+dice_lesion_shift = rl.metrics.dice(truth_mask, np.roll(truth_mask, 1, axis=1))
+dice_liver_shift = rl.metrics.dice(liver_mask, np.roll(liver_mask, 1, axis=1))
 rec.measure("dice_lesion_shift_1px", dice_lesion_shift)
 rec.measure("dice_liver_shift_1px", dice_liver_shift)
 rec.claim(
@@ -663,7 +631,7 @@ cohort
 coin = np.random.default_rng(SEED).random(len(cohort))
 scores = {"oracle (minus the time)": -cohort.time, "random": coin, "true hazard": cohort.log_hazard}
 c_index = {
-    name: rl.metrics.concordance_index(cohort.time, score, cohort.event)
+    name: rl.metrics.concordance_index(cohort.time, cohort.event, score)
     for name, score in scores.items()
 }
 {name: round(value, 3) for name, value in c_index.items()}
@@ -675,7 +643,7 @@ c_index = {
 
 
 # %%
-def c_index_by_hand(time, risk, event):
+def c_index_by_hand(time, event, risk):
     usable = concordant = 0.0
     for i in range(len(time)):
         for j in range(len(time)):
@@ -689,7 +657,7 @@ def c_index_by_hand(time, risk, event):
 
 
 t60, r60, e60 = cohort.time[:60], cohort.log_hazard[:60], cohort.event[:60]
-round(c_index_by_hand(t60, r60, e60), 4), round(rl.metrics.concordance_index(t60, r60, e60), 4)
+round(c_index_by_hand(t60, e60, r60), 4), round(rl.metrics.concordance_index(t60, e60, r60), 4)
 
 # %%
 rec.measure("c_index_true_hazard", c_index["true hazard"])
@@ -739,30 +707,31 @@ print(
 )
 rl.plot.grid(
     study.images[study.patient_rows(0), 1],
-    window="liver",
-    size=1.6,
+    preset="liver",
+    panel_inches=1.6,
     titles=[f"z {z:+.1f} mm" for z in study.z_mm[study.patient_rows(0)]],
     suptitle=f"patient 0, {study.label_names[study.label[0]]}, arterial phase",
 )
 
 
 # %% [markdown]
-# The split function below is the same for both designs; the only difference is *what* is shuffled:
-# image numbers, or patient numbers. 60% goes to training, 20% to validation, 20% to test.
+# `rl.data.patient_split` makes both designs; the only difference is what we give it as each image's
+# "patient": the image's own number, or the patient's number. 60% goes to training, 20% to
+# validation, 20% to test, each part keeping the share of malignant lesions.
 
 
 # %% tags=["nbval-ignore-output"]
-def split_rows(ids, seed):
-    """Shuffle the distinct ids, cut them 60/20/20, and return the image rows of each part."""
-    order = np.random.default_rng(seed).permutation(np.unique(ids))
-    a, b = int(0.6 * len(order)), int(0.8 * len(order))
-    return [np.flatnonzero(np.isin(ids, part)) for part in (order[:a], order[a:b], order[b:])]
+def malignant(cases):
+    """1 for a malignant lesion (A classic HCC, B other malignant), 0 for benign (C, D, E)."""
+    return np.isin(cases.category, ["A", "B"])
 
 
-by_image = split_rows(np.arange(len(study)), SEED)
-by_patient = split_rows(study.patient_id, SEED)
-for name, (train_rows, val_rows, test_rows) in [("by image", by_image), ("by patient", by_patient)]:
-    shared = np.intersect1d(study.patient_id[train_rows], study.patient_id[test_rows])
+x_study, y_study = rl.phantoms.tensors(study, preset="liver", target=malignant)
+x_new, y_new = rl.phantoms.tensors(new_patients, preset="liver", target=malignant)
+by_image = rl.data.patient_split(np.arange(len(study)), labels=y_study, seed=SEED)
+by_patient = rl.data.patient_split(study.patient_id, labels=y_study, seed=SEED)
+for name, split in [("by image", by_image), ("by patient", by_patient)]:
+    shared = np.intersect1d(study.patient_id[split["train"]], study.patient_id[split["test"]])
     print(f"split {name:<10}: test patients also seen in training: {len(shared)}")
 
 
@@ -773,32 +742,30 @@ for name, (train_rows, val_rows, test_rows) in [("by image", by_image), ("by pat
 
 
 # %%
-def train_and_score(x, y, rows, x_new, y_new):
-    """Train the small CNN on the rows (train, val, test); return test AUC, new-patient AUC, test scores."""
-    train_rows, val_rows, test_rows = rows
-    rl.config.seed_everything(SEED)
-    net = rl.models.small_cnn(in_channels=3, width=8)
-    rl.train.fit(
-        net,
-        (x[train_rows], y[train_rows]),
-        (x[val_rows], y[val_rows]),
+def reported_and_new(x, y, split, x_new, y_new):
+    """Train the small CNN on one split; return its test AUC, its AUC on new patients, its test scores."""
+    parts = {}
+    for name, rows in split.items():
+        parts[name] = (x[rows], y[rows])
+    scored = rl.study.train_and_score(
+        lambda: rl.models.small_cnn(in_channels=3, width=8),
+        parts["train"],
+        parts["val"],
+        parts["test"],
+        seed=SEED,
         epochs=rl.config.pick(smoke=1, cpu=10, gpu=20),
         batch_size=32,
         lr=3e-3,
         early_stopping=4,
         progress=False,
-        seed=SEED,
     )
-    p_rows = rl.train.predict(net, x[test_rows])[:, 1].numpy()
-    p_new = rl.train.predict(net, x_new)[:, 1].numpy()
-    return rl.metrics.auc(y[test_rows], p_rows), rl.metrics.auc(y_new, p_new), p_rows
+    p_new = rl.train.predict(scored.model, x_new)[:, 1].numpy()
+    return scored.test["auc"], rl.metrics.auc(y_new, p_new), scored.outputs["test"][:, 1]
 
 
 # %% tags=["nbval-ignore-output"]
-x_study, y_study = as_tensors(study)
-x_new, y_new = as_tensors(new_patients)
-image_test, image_new, _ = train_and_score(x_study, y_study, by_image, x_new, y_new)
-patient_test, patient_new, p_patient_test = train_and_score(
+image_test, image_new, _ = reported_and_new(x_study, y_study, by_image, x_new, y_new)
+patient_test, patient_new, p_patient_test = reported_and_new(
     x_study, y_study, by_patient, x_new, y_new
 )
 print(f"{'split':<11} {'reported test AUC':>18} {'AUC on new patients':>20}")
@@ -841,7 +808,7 @@ rec.claim(
 # four. `bootstrap_ci(..., groups=patient_ids)` does this:
 
 # %% tags=["nbval-ignore-output"]
-test_rows = by_patient[2]
+test_rows = by_patient["test"]
 y_rows, ids_rows = y_study[test_rows].numpy(), study.patient_id[test_rows]
 ci_images = rl.metrics.bootstrap_ci(
     rl.metrics.auc, y_rows, p_patient_test, n_boot=n_boot, seed=SEED
@@ -872,12 +839,14 @@ rec.claim(
 
 # %% tags=["nbval-ignore-output"]
 crops = dict(slices_per_patient=4, size=rl.config.pick(smoke=24, cpu=32, gpu=32), roi_mm=100)
-x_crop, y_crop = as_tensors(rl.phantoms.liver_lesions(n_patients, seed=SEED, **crops))
-x_crop_new, y_crop_new = as_tensors(rl.phantoms.liver_lesions(n_new, seed=SEED + 1000, **crops))
-crop_image_test, crop_image_new, _ = train_and_score(
+crop_cases = rl.phantoms.liver_lesions(n_patients, seed=SEED, **crops)
+new_crop_cases = rl.phantoms.liver_lesions(n_new, seed=SEED + 1000, **crops)
+x_crop, y_crop = rl.phantoms.tensors(crop_cases, preset="liver", target=malignant)
+x_crop_new, y_crop_new = rl.phantoms.tensors(new_crop_cases, preset="liver", target=malignant)
+crop_image_test, crop_image_new, _ = reported_and_new(
     x_crop, y_crop, by_image, x_crop_new, y_crop_new
 )
-crop_patient_test, crop_patient_new, _ = train_and_score(
+crop_patient_test, crop_patient_new, _ = reported_and_new(
     x_crop, y_crop, by_patient, x_crop_new, y_crop_new
 )
 print(f"{'lesion crops':<13} {'reported test AUC':>18} {'AUC on new patients':>20}")
