@@ -86,8 +86,12 @@ def use_channels_last(dev: torch.device | None = None) -> bool:
     return (dev or device()).type in ("cuda", "cpu")
 
 
-def seed() -> int:
-    """The course seed: ``RADLAB_SEED``, default 0."""
+def seed(given: int | None = None) -> int:
+    """The seed to use: ``given`` when a caller chose one, else the course seed (``RADLAB_SEED``,
+    default 0). Every ``seed=None`` in the package means the course seed through this function.
+    """
+    if given is not None:
+        return int(given)
     value = os.environ.get("RADLAB_SEED", str(DEFAULT_SEED))
     try:
         return int(value)
@@ -102,7 +106,7 @@ def seed_everything(value: int | None = None) -> int:
 
     Returns the seed used (``value`` or the course seed).
     """
-    value = seed() if value is None else int(value)
+    value = seed(value)
     random.seed(value)
     np.random.seed(value % 2**32)
     torch.manual_seed(value)

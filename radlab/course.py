@@ -50,7 +50,8 @@ def find_notebooks(folder: str | Path | None = None) -> Path:
     )
 
 
-# The course plan: every lesson number and its subject, written or not yet.
+# The course plan: every lesson number and its title (as in the course's lesson map), written or
+# not yet.
 PLAN = {
     "00": "start here",
     "01": "input data",
@@ -58,12 +59,12 @@ PLAN = {
     "03": "CNN building blocks",
     "04": "training",
     "05": "overfitting",
-    "06": "evaluation",
+    "06": "testing and evaluation",
     "07": "architectures",
     "08": "images as teaching data",
     "09": "transfer learning",
-    "10": "clinical cases",
-    "11": "limitations",
+    "10": "clinical case studies",
+    "11": "limitations and the road ahead",
 }
 
 

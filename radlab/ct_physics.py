@@ -13,8 +13,7 @@ augmentation on a GPU batch.
 ``gaussian_blur``      the blur behind the noise grain and the kernels
 =====================  ======================================================
 
-The phantoms (:mod:`radlab.phantoms`) use the same noise and re-export the first four:
-``rl.phantoms.low_dose`` is this module's ``low_dose``.
+The phantoms (:mod:`radlab.phantoms`) draw their noise with ``correlated_noise``.
 """
 
 from __future__ import annotations
@@ -57,12 +56,15 @@ def gaussian_blur(image, sigma: float):
 
     Args:
         image: NumPy array or torch tensor (..., H, W).
-        sigma: SD of the Gaussian in pixels.
+        sigma: SD of the Gaussian in pixels (0: no blur, a copy).
 
     Returns:
         float32 array, or a tensor of the same shape, dtype and device.
     """
-    if isinstance(image, torch.Tensor):
+    is_tensor = isinstance(image, torch.Tensor)
+    if sigma <= 0:  # no blur, as scipy does it (the tensor kernel would divide by 0)
+        return image.clone() if is_tensor else np.array(image, dtype=np.float32)
+    if is_tensor:
         return _blur_tensor(image, sigma)
     image = np.asarray(image, np.float32)
     per_axis = (0.0,) * (image.ndim - 2) + (sigma, sigma)  # 0: leading axes are not blurred
@@ -114,7 +116,7 @@ def _generator_for(hu, seed: int | None, generator):
     """The random stream for noise on ``hu``: ``generator``, else one seeded by ``seed``."""
     if generator is not None:
         return generator
-    seed = config.seed() if seed is None else int(seed)
+    seed = config.seed(seed)
     if isinstance(hu, torch.Tensor):
         return torch.Generator(device=hu.device).manual_seed(seed)
     return np.random.default_rng(seed)

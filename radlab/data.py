@@ -542,11 +542,11 @@ def card(name: str) -> DatasetCard:
     """The card of one data set, e.g. ``card("pneumoniamnist")``; print it to read it."""
     key = str(name).strip().lower()
     if key not in CARDS:
-        raise ValueError(_unknown_name(name, CARDS))
+        raise ValueError(_unknown_name(name))
     return CARDS[key]
 
 
-def _unknown_name(name: str, names) -> str:
+def _unknown_name(name: str) -> str:
     """One line for a name that is not a data set: the closest name, all names, the phantoms."""
     key = str(name).strip().lower()
     phantoms = " and ".join(PHANTOM_TASKS)
@@ -555,7 +555,7 @@ def _unknown_name(name: str, names) -> str:
             f"{key} is a phantom task, not a MedMNIST set: it needs no download, it is computed "
             f"on your computer. Load it with rl.data.load({key!r})."
         )
-    candidates = [*names, *PHANTOM_TASKS]
+    candidates = [*CARDS, *PHANTOM_TASKS]
     close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.5)
     if not close and len(key) >= 3:  # "organ": the start of a name
         close = [n for n in candidates if n.startswith(key)][:1]
@@ -774,7 +774,7 @@ def subset(
     total = len(labels)
     if not 0 < n <= total:
         raise ValueError(f"n must be between 1 and the number of cases ({total}), not {n}.")
-    gen = torch.Generator().manual_seed(config.seed() if seed is None else seed)
+    gen = torch.Generator().manual_seed(config.seed(seed))
     lab = labels.cpu()
     if lab.ndim != 1:
         idx = torch.randperm(total, generator=gen)[:n]
@@ -797,13 +797,14 @@ def subset(
 # --- One loader for every lesson: MedMNIST, or a phantom stand-in ------------------------
 
 # What stands in for a MedMNIST set that is not downloaded: synthetic 3-phase liver CT, a
-# 100 mm crop around each lesion, with the same number of classes and pixels per side.
-# "malignant": 1 = A classic HCC, B other malignant; 0 = C indeterminate, D hemangioma, E cyst.
-# "category": the five categories A-E as classes 0-4. Sets not listed here have no stand-in.
+# 100 mm crop around each lesion, with the same number of classes, pixels per side and class
+# numbering as the set it replaces. Malignant: A classic HCC, B other malignant; benign:
+# C indeterminate, D hemangioma, E cyst. "malignant": 1 = malignant, as PneumoniaMNIST's
+# 1 = pneumonia. "benign": 0 = malignant, 1 = benign, as BreastMNIST's 0 = malignant,
+# 1 = normal or benign. Sets not listed here have no stand-in.
 STAND_INS: dict[str, str] = {
     "pneumoniamnist": "malignant",
-    "breastmnist": "malignant",
-    "retinamnist": "category",
+    "breastmnist": "benign",
 }
 # the image kind of each set, for radlab.transforms.default_augmentation (None: no safe default)
 IMAGE_KINDS: dict[str, str | None] = {
@@ -821,6 +822,11 @@ _PHANTOM_TARGETS = {  # target: (label names, what is predicted)
         ("benign (C, D, E)", "malignant (A, B)"),
         "malignant (1: classic HCC, other malignant) vs benign (0: indeterminate, hemangioma, "
         "cyst) liver lesion",
+    ),
+    "benign": (
+        ("malignant (A, B)", "benign (C, D, E)"),
+        "benign (1: indeterminate, hemangioma, cyst) vs malignant (0: classic HCC, other "
+        "malignant) liver lesion",
     ),
     "category": (
         ("A classic HCC", "B other malignant", "C indeterminate", "D hemangioma", "E cyst"),
@@ -912,7 +918,11 @@ def load(
     When the MedMNIST file is here, its official splits come back (``real=True``). When it
     is not, one line says which set is missing, the command that fetches it, and which
     stand-in is used: synthetic 3-phase liver CT lesion crops with the same number of
-    classes and pixels per side (see :data:`STAND_INS`), so that every lesson still runs.
+    classes, pixels per side and class numbering (see :data:`STAND_INS`), so that every
+    lesson still runs. PneumoniaMNIST (1 = pneumonia, 0 = normal) is replaced by malignant
+    (1) vs benign (0) lesions; BreastMNIST, whose class 0 is malignant and 1 normal or
+    benign, by malignant (0) vs benign (1) lesions. ``task`` and ``label_names`` always
+    describe the data returned: read the class names there, not from the set asked for.
 
     Args:
         name: a MedMNIST 2D name (``"pneumoniamnist"``...) or a phantom task:
@@ -935,7 +945,7 @@ def load(
         (5, False, (1, 32, 32))
     """
     key = str(name).strip().lower()
-    seed = config.seed() if seed is None else int(seed)
+    seed = config.seed(seed)
     counts = PHANTOM_PATIENTS[mode or config.mode()]
     if key in PHANTOM_TASKS:
         return _phantom_task(key, size, seed, counts)
@@ -1048,17 +1058,16 @@ def _phantom_splits(task: str, size: int, seed: int, target: str, counts) -> dic
 
 
 def _phantom_tensors(cases, target: str) -> XY:
-    """Phantom images in the liver window, [0, 1]; labels: categories, or malignant (A, B) = 1."""
+    """Phantom images in the liver window, [0, 1]; labels: categories A-E as 0-4, or malignant
+    (A, B) vs benign (C, D, E) numbered as :data:`STAND_INS` says."""
     from . import phantoms
 
-    if target == "malignant":
-        return phantoms.tensors(cases, preset="liver", target=_malignant)
-    return phantoms.tensors(cases, preset="liver", target="label")
-
-
-def _malignant(cases) -> np.ndarray:
-    """1 for a malignant lesion (A classic HCC, B other malignant), 0 for C, D, E."""
-    return np.isin(cases.category, ["A", "B"])
+    if target == "category":
+        return phantoms.tensors(cases, preset="liver", target="label")
+    malignant = target == "malignant"  # else "benign": numbered as BreastMNIST, 0 = malignant
+    return phantoms.tensors(
+        cases, preset="liver", target=lambda c: np.isin(c.category, ["A", "B"]) == malignant
+    )
 
 
 def chest_films(*, root: str | Path | None = None) -> tuple[torch.Tensor | None, torch.Tensor, str]:
@@ -1124,7 +1133,7 @@ def patient_split(
         )
     if n_groups < 3:
         raise ValueError(f"Splitting needs at least 3 patients; these rows have {n_groups}.")
-    seed = config.seed() if seed is None else int(seed)
+    seed = config.seed(seed)
     if labels is None:
         fold = _shuffle_folds(groups, val, test, seed)
     else:

@@ -545,7 +545,7 @@ def bootstrap_ci(
             "so it has no interval."
         )
     strata = _labels(data[0]) if stratified else None
-    rng = np.random.default_rng(config.seed() if seed is None else seed)
+    rng = np.random.default_rng(config.seed(seed))
     resamples = _resample_indices(len(data[0]), n_boot, rng, strata, g)
     values = _metric_on_resamples(metric, data, resamples)
     ok = values[~np.isnan(values)]

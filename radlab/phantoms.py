@@ -15,14 +15,10 @@ That makes every lesson run without a download, and every answer checkable.
 ``surface_irregularity``  a hand-made feature: how nodular a mask's outline is
 ``survival_times``        follow-up times with a known hazard (c-index truth)
 ``to_dicom``              write one phantom patient as real DICOM series
-``add_ct_noise``          correlated CT noise; its SD grows as 1/sqrt(dose)
-``low_dose``              what a scan at a fraction of the dose would look like
-``scanner_kernel``        soft / standard / sharp reconstruction kernel
-``thick_slices``          thick slices as the average of thin ones (partial volume)
 ========================  ==========================================================
 
-The last four, the scanner's share, live in :mod:`radlab.ct_physics` and are
-re-exported here. Tissue values come from ``REFERENCE_HU`` (typical textbook
+The scanner's share (noise and dose, reconstruction kernels, slice thickness) lives in
+:mod:`radlab.ct_physics`. Tissue values come from ``REFERENCE_HU`` (typical textbook
 ranges) and ``LESION_HU``; each patient gets its own values drawn inside these
 ranges. The same seed always gives the same arrays; ``seed=None`` means the
 course seed (``rl.config.seed()``).
@@ -52,14 +48,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
 from . import config
-from .ct_physics import (
-    add_ct_noise,
-    correlated_noise,
-    gaussian_blur,
-    low_dose,
-    scanner_kernel,
-    thick_slices,
-)
+from .ct_physics import correlated_noise, gaussian_blur
 
 __all__ = [
     "PHASES",
@@ -74,10 +63,6 @@ __all__ = [
     "liver_volume",
     "fibrosis_livers",
     "tensors",
-    "add_ct_noise",
-    "low_dose",
-    "scanner_kernel",
-    "thick_slices",
     "surface_irregularity",
     "survival_times",
     "to_dicom",
@@ -184,10 +169,17 @@ class _Cases:
     patient_id: np.ndarray
     z_mm: np.ndarray
     pixel_mm: float
+    noise_hu: float
+    dose: float
     phases: tuple[str, ...]
 
     def __len__(self) -> int:
         return len(self.images)
+
+    @property
+    def _noise_sd(self) -> float:
+        """The noise SD at the dose of these images, HU."""
+        return self.noise_hu / math.sqrt(self.dose)
 
     def _per_image_fields(self) -> list[str]:
         """Names of the arrays with one row per image (``images``, ``label``, masks...)."""
@@ -273,10 +265,9 @@ class LiverCases(_Cases):
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{c} {int((self.category == c).sum())}" for c in self.categories)
-        noise_sd = self.noise_hu / math.sqrt(self.dose)
         lines = [
             f"{self._summary('LiverCases')}, phases {' / '.join(self.phases)} as channels, HU",
-            f"  noise SD {noise_sd:.1f} HU (dose {self.dose:g}), seed {self.seed}",
+            f"  noise SD {self._noise_sd:.1f} HU (dose {self.dose:g}), seed {self.seed}",
             f"  categories: {counts}",
         ]
         lines += [f"  {c} {': '.join(LESION_CATEGORIES[c])}" for c in self.categories]
@@ -290,7 +281,8 @@ class FibrosisCases(_Cases):
     - ``images`` float32 (N, 1, H, W), HU, phase ``phases[0]``
     - ``stage`` int64 (N,): METAVIR-like stage 0-4; ``label`` int64 (N,): index into ``stages``
     - ``score`` float32 (N,): the continuous severity behind the stage (stage +/- scatter)
-    - ``caudate_ratio`` float32 (N,): caudate / right lobe width as built (grows with stage)
+    - ``caudate_ratio`` float32 (N,): the caudate-right lobe ratio each liver was built with
+      (as on CT, > 0.65 suggests cirrhosis; grows with stage)
     - ``liver_mask`` bool, ``tissue`` uint8 (N, H, W); ``patient_id`` int64, ``z_mm`` float32 (N,)
     """
 
@@ -314,10 +306,9 @@ class FibrosisCases(_Cases):
 
     def __repr__(self) -> str:
         counts = ", ".join(f"F{s} {int((self.stage == s).sum())}" for s in self.stages)
-        noise_sd = self.noise_hu / math.sqrt(self.dose)
         return (
             f"{self._summary('FibrosisCases')}, {self.phases[0]} phase, HU, "
-            f"noise SD {noise_sd:.1f} HU, seed {self.seed}\n  stages: {counts}\n"
+            f"noise SD {self._noise_sd:.1f} HU, seed {self.seed}\n  stages: {counts}\n"
             "  with stage the liver surface grows nodular, the caudate lobe grows against the "
             "right lobe, the parenchyma grows heterogeneous, the spleen enlarges; some F4 livers "
             "have ascites"
@@ -356,11 +347,6 @@ class SurvivalData:
 
 
 # ------------------------------------------------------------ random values
-
-
-def _seed(seed: int | None) -> int:
-    """``seed``, or the course seed (``rl.config.seed()``) for None."""
-    return config.seed() if seed is None else int(seed)
 
 
 def _rng_pair(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
@@ -513,7 +499,7 @@ class _Liver(_PerPatient):
     right: _Lobe  # shrinks with fibrosis (scale 1 - 0.05 x score)
     left: _Lobe  # grows a little (scale 1 + 0.04 x score)
     caudate: _Lobe  # in front of the IVC; grows against the right lobe
-    caudate_ratio: np.ndarray  # caudate / right lobe width, as built
+    caudate_ratio: np.ndarray  # caudate-right lobe ratio (caudate half-width: 0.6 x it x right's)
     portal_x: np.ndarray  # main portal vein at the hilum, centre: x, mm
     portal_y: np.ndarray  # main portal vein, centre: y, mm
     portal_radius: np.ndarray  # mm
@@ -591,7 +577,7 @@ class _Lesions(_PerPatient):
     nodules: np.ndarray  # (n, phases) HU of the puddles (differs from core only for D)
     has_rim: np.ndarray  # bool: metastases, and most HCC (a capsule)
     rim_width: np.ndarray  # share of the radius the rim takes
-    texture: np.ndarray  # SD of the lesion's mottle, HU
+    texture: np.ndarray  # SD of the lesion's mottle, HU, arterial (other phases: _MOTTLE_BY_PHASE)
 
 
 def _lesion_layout(rng, letters: np.ndarray, hu: dict, diameter_mm, body: _Body, liver: _Liver):
@@ -714,7 +700,8 @@ class _Grid:
         return _Grid(x, y, self.px, self.size, top, left)
 
     def take(self, full: np.ndarray) -> np.ndarray:
-        """A full (N, H, W) array seen through this window: (N, K, K), a copy."""
+        """A full (N, H, W) array seen through this window: (N, K, K), a copy (the full grid:
+        ``full`` itself)."""
         if self.top is None:
             return full
         return _windows(full, self.x.shape[-1])[np.arange(len(full)), self.top, self.left]
@@ -935,15 +922,16 @@ def _lesion_centre(a: _Anatomy, les: _Lesions) -> tuple[np.ndarray, np.ndarray]:
     return right.x + les.u * right.half_width * scale, right.y + les.v * right.half_depth * scale
 
 
-def _nodule_cover(w: _Grid, cx, cy, r, count, phase) -> np.ndarray:
-    """Peripheral nodules of a hemangioma: up to 6 small discs just inside the edge, (n, K, K)."""
+def _nodule_cover(w: _Grid, cx, cy, r, count, start) -> np.ndarray:
+    """Peripheral nodules of a hemangioma: up to 6 small discs just inside the edge, (n, K, K);
+    ``start``: the first disc's angle (radians), which also varies their gaps and sizes."""
     cover = np.zeros(np.broadcast_shapes(w.x.shape, w.y.shape), np.float32)
-    a = phase.copy()
+    a = start.copy()
     for k in range(6):  # discontinuous: uneven gaps and sizes, never a full ring
-        size = 0.36 * r * (0.7 + 0.3 * np.cos(3.0 * k + phase))
+        size = 0.36 * r * (0.7 + 0.3 * np.cos(3.0 * k + start))
         disc = _ellipse_cover(w, cx + 0.68 * r * np.cos(a), cy + 0.68 * r * np.sin(a), size, size)
         cover = np.maximum(cover, disc * _col(k < count))
-        a = a + (1.2 + 0.5 * np.sin(5.0 * k + 2 * phase)) * 4.0 / np.maximum(count, 1)
+        a = a + (1.2 + 0.5 * np.sin(5.0 * k + 2 * start)) * 4.0 / np.maximum(count, 1)
     return cover
 
 
@@ -1112,7 +1100,7 @@ def _liver_cases(
     ``fit_slices``: bring a patient's slices closer where needed to cut the lesion on each.
     """
     _check_size(scan.size, scan.fov_mm if roi_mm is None else roi_mm)
-    seed = _seed(seed)
+    seed = config.seed(seed)
     rng, rng_noise = _rng_pair(seed)  # anatomy, noise
     letters = np.array(list(cats))[_draw_labels(rng, n, len(cats), weights)]
     body = _body_layout(rng, n)
@@ -1192,6 +1180,13 @@ def liver_volume(
     the centre, and ``lesion_mask`` is empty on slices that miss it. Use
     ``cases.volume(0, "arterial")`` for a (Z, H, W) volume and
     ``cases.to_dicom(0, folder)`` to write the three series.
+
+    Example:
+        >>> series = liver_volume("D", size=32, seed=0)
+        >>> series.volume(0, "arterial").shape
+        (16, 32, 32)
+        >>> series.lesion_mask.any((1, 2)).astype(int).tolist()  # the slices that cut it
+        [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0]
     """
     if slices < 1:
         raise ValueError(f"slices={slices}: a volume needs at least one slice")
@@ -1246,7 +1241,7 @@ def fibrosis_livers(
     """
     _check_size(size, fov_mm)
     scan = _Scan(size, fov_mm, center_mm, slices_per_patient, slice_mm, noise_hu, dose)
-    return _fibrosis_cases(n, _check_stages(stages, phase), phase, spread, scan, _seed(seed))
+    return _fibrosis_cases(n, _check_stages(stages, phase), phase, spread, scan, config.seed(seed))
 
 
 def _check_stages(stages: Sequence[int], phase: str) -> tuple[int, ...]:
@@ -1311,8 +1306,7 @@ def tensors(
     Args:
         cases: from :func:`liver_lesions`, :func:`liver_volume` or :func:`fibrosis_livers`.
         preset: a window preset of ``rl.WINDOWS`` ("liver", "soft_tissue"...); or give
-            ``level`` and ``width`` in HU instead
-            in HU.
+            ``level`` and ``width`` in HU instead.
         target: the name of a per-image field of the cases: "label" (int64 (N,)),
             "lesion_mask" or "liver_mask" (int64 (N, H, W), for segmentation), "score" or
             "diameter_mm" (float32 (N,), for regression), "stage"...; or a function of the
@@ -1333,13 +1327,12 @@ def tensors(
         >>> tuple(x.shape), tuple(y.shape)
         ((6, 1, 32, 32), (6, 32, 32))
     """
-    channels = _phase_indices(cases, phases)
-    from . import dicom
+    from . import dicom  # here, not at the top: phantoms alone need no pydicom
 
     if level is not None or width is not None:
         preset = None
-    hu = cases.images[:, channels]
-    x = torch.from_numpy(dicom.window(hu, level=level, width=width, preset=preset)).float()
+    hu = cases.images[:, _phase_indices(cases, phases)]
+    x = torch.from_numpy(dicom.window(hu, level=level, width=width, preset=preset))
     return x, _target_tensor(cases, target)
 
 
@@ -1386,6 +1379,11 @@ def surface_irregularity(mask) -> np.ndarray:
 
     1.0 is as smooth as the smoothed outline; nodular livers score higher.
     A hand-made (radiomics-style) feature: ``mask`` (H, W) or (N, H, W), returns (N,).
+
+    Example:
+        >>> yy, xx = np.mgrid[:64, :64]
+        >>> surface_irregularity((yy - 32) ** 2 + (xx - 32) ** 2 < 20**2).round(2).tolist()
+        [1.0]
     """
     m = np.asarray(mask, bool)
     m = m[None] if m.ndim == 2 else m
@@ -1425,8 +1423,13 @@ def survival_times(
         features: a number of patients (features drawn as N(0, 1)) or an array (N,).
         beta: log hazard ratio per SD of the feature (0.7: HR 2.0 per SD).
         seed: the same seed gives the same times (None: the course seed).
+
+    Example:
+        >>> s = survival_times(200, seed=0)
+        >>> len(s), s.event.dtype.name, round(s.expected_c_index, 2)
+        (200, 'bool', 0.68)
     """
-    rng = np.random.default_rng(_seed(seed))
+    rng = np.random.default_rng(config.seed(seed))
     if np.isscalar(features):
         x = rng.standard_normal(int(features))
     else:

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from . import dicom, models, transforms
@@ -63,6 +64,7 @@ DPI = 80
 MASK_COLORS = ("#ffcc00", "#00e5ff", "#ff4fa0", "#7cff4f", "#ff7f0e")
 PANEL_INCHES = (3.4, 2.8)  # one panel of curves, legible at 80 dpi
 TITLE_INCHES = 0.3  # room for an overall title
+LEGEND_INCHES = 1.9  # room for a legend beside the panels
 
 
 # ---------------------------------------------------------------- figures --
@@ -563,6 +565,23 @@ def _mark_best(ax: Axes, metric: str, runs: dict[str, list[dict]], colors: list)
             label = "_nolegend_"  # one legend entry for all stars
 
 
+def _key(runs: dict[str, list[dict]], colors: list, metrics: list[str], starred: bool) -> list:
+    """Legend entries for several runs: a colour per run, then the line styles and the star."""
+    key = []
+    for (name, histories), color in zip(runs.items(), colors, strict=True):
+        if len(histories) > 1:
+            name = f"{name} (mean of {len(histories)}, band min-max)"
+        key.append(Line2D([], [], color=color, label=name))
+    for split, words, style in _SPLITS:
+        if any(split in _curves(h, m) for hs in runs.values() for h in hs for m in metrics):
+            key.append(Line2D([], [], color="0.3", ls=style, label=words))
+    if starred:
+        key.append(
+            Line2D([], [], ls="", marker="*", color="0.8", mec="black", ms=10, label="best epoch")
+        )
+    return key
+
+
 def learning_curves(
     runs,
     *,
@@ -577,7 +596,8 @@ def learning_curves(
             a dict of lists such as {"epoch": [...], "train_loss": [...],
             "val_loss": [...], "val_auc": [...], "best_epoch": 7};
             or a dict of named runs, {"SGD": h1, "Adam": h2}, overlaid with a colour
-            per run (solid = training, dashed = validation);
+            per run (solid = training, dashed = validation) and one legend for all
+            panels, beside them;
             or a list of histories of one setting (e.g. one per seed), drawn as
             their mean with a band from minimum to maximum. A named run may
             itself be such a list.
@@ -590,12 +610,17 @@ def learning_curves(
     if not found:
         keys = sorted({str(k) for hs in runs.values() for h in hs for k in h})
         raise ValueError(f"The history has none of {list(metrics)} (keys: {', '.join(keys)}).")
+    several = len(runs) > 1
     if ax is None:
-        fig, axes = figure(1, len(found), title=title, squeeze=False)
+        beside = LEGEND_INCHES if several else 0.0
+        inches = (
+            PANEL_INCHES[0] * len(found) + beside,
+            PANEL_INCHES[1] + (TITLE_INCHES if title else 0.0),
+        )
+        fig, axes = figure(1, len(found), inches=inches, title=title, squeeze=False)
         targets = list(axes[0])
     else:
         fig, targets = _figure_of(ax), [ax] * len(found)
-    several = len(runs) > 1
     colors = [f"C{i}" for i in range(len(runs))]
     for i, (metric, target) in enumerate(zip(found, targets, strict=True)):
         for (name, histories), color in zip(runs.items(), colors, strict=True):
@@ -605,9 +630,15 @@ def learning_curves(
         target.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         target.set_xlabel("epoch")
         target.set_ylabel(metric if ax is None else "value")
-        if several and ax is None:
-            target.set_title(f"{metric}: solid = training, dashed = validation", fontsize=9)
-        target.legend(fontsize=7)
+        if not several:
+            target.legend(fontsize=7)
+    if several:  # one key for every panel: runs by colour, training and validation by line
+        starred = any(line.get_label() == "best epoch" for line in targets[0].lines)
+        key = _key(runs, colors, found, starred)
+        if ax is None:
+            fig.legend(handles=key, loc="outside right upper", fontsize=7, frameon=False)
+        else:
+            ax.legend(handles=key, fontsize=7)
     return fig
 
 

@@ -46,7 +46,7 @@ from torch import nn
 from . import config, metrics, models
 from . import data as datasets
 from .checkpoints import CheckpointError, atomic_write_text
-from .train import History, fit, predict
+from .train import History, fit, predict, task_of
 
 __all__ = [
     "RECIPES",
@@ -214,7 +214,7 @@ def train_and_score(
     Returns:
         A :class:`Scored`.
     """
-    seed = config.seed() if seed is None else int(seed)
+    seed = config.seed(seed)
     _check_task(task, train, model, members)
     seeds = [seed + MEMBER_SEED_STEP * m for m in range(members)]
     nets, histories = _train_members(model, train, val, seeds, fit_options)
@@ -241,10 +241,7 @@ def _check_task(task: str, train: tuple, model, members: int) -> None:
     if task not in TASKS:
         raise ValueError(f"task={task!r} is not known; use one of {', '.join(TASKS)}.")
     y = torch.as_tensor(train[1])
-    if y.dtype.is_floating_point:
-        found = "regression"
-    else:
-        found = "segmentation" if y.ndim == 3 else "classification"
+    found = task_of(y)
     if found != task:
         needs = {
             "classification": "class numbers (N,) as integers",
@@ -400,19 +397,13 @@ def _run_mode(mode: str | None) -> str:
 
 
 def _check_data(name: str, size: int) -> None:
-    """A usage error, with the closest name, for a data set the study does not know."""
-    medmnist = datasets.available()
+    """A usage error, with the closest name, for a data set or size the study cannot use."""
     if name in PHANTOMS:
         return
-    if name not in medmnist:
-        close = difflib.get_close_matches(name, [*medmnist, *PHANTOMS], n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise UsageError(
-            f"There is no data set called {name!r}.{hint} Use a MedMNIST 2D set: "
-            f"{', '.join(medmnist)}; or a phantom task (computed here, no download): "
-            f"{', '.join(PHANTOMS)}."
-        )
-    card = datasets.card(name)
+    try:
+        card = datasets.card(name)  # its error names the closest set and the phantom tasks
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     if card.multi_label:
         raise UsageError(
             f"{name} has several findings per image (multi-label); this command trains one-label "

@@ -49,7 +49,7 @@ from torch import nn
 from . import config, metrics
 from .checkpoints import RunCheckpoint, RunParts
 
-__all__ = ["History", "LoopState", "RunSettings", "fit", "predict"]
+__all__ = ["History", "LoopState", "RunSettings", "fit", "predict", "task_of"]
 
 OPTIMIZERS = {
     "sgd": torch.optim.SGD,  # plain SGD, fixed learning rate (no momentum), as in lesson 04
@@ -126,7 +126,7 @@ class RunSettings:
         amp = config.use_amp(dev) if amp is None else amp
         if channels_last is None:
             channels_last = config.use_channels_last(dev)
-        seed = config.seed() if seed is None else int(seed)
+        seed = config.seed(seed)
         return cls(
             device=dev, amp=bool(amp), channels_last=bool(channels_last), seed=seed, **options
         )
@@ -383,10 +383,15 @@ class _Cases:
 
     @property
     def task(self) -> str:
-        """``"regression"`` (float targets), ``"segmentation"`` (masks) or ``"classification"``."""
-        if self.y.dtype.is_floating_point:
-            return "regression"
-        return "segmentation" if self.y.ndim == 3 else "classification"
+        return task_of(self.y)
+
+
+def task_of(targets: torch.Tensor) -> str:
+    """What the targets ask for: ``"regression"`` (floats), ``"segmentation"`` (masks
+    ``(N, H, W)`` of class numbers) or ``"classification"`` (class numbers ``(N,)``)."""
+    if targets.dtype.is_floating_point:
+        return "regression"
+    return "segmentation" if targets.ndim == 3 else "classification"
 
 
 def _as_tensors(pair, name: str, settings: RunSettings) -> tuple[torch.Tensor, torch.Tensor]:

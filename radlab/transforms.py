@@ -308,7 +308,7 @@ def adjust_brightness(x: Tensor, delta: float) -> Tensor:
 def make_generator(seed: int | None = None, device: torch.device | str = "cpu") -> torch.Generator:
     """A ``torch.Generator`` seeded with `seed` (default: the course seed, ``rl.config.seed()``)."""
     generator = torch.Generator(device=device)
-    generator.manual_seed(config.seed() if seed is None else int(seed))
+    generator.manual_seed(config.seed(seed))
     return generator
 
 

@@ -211,10 +211,10 @@ def augment_explorer(image, *, mask=None, seed: int | None = None) -> W.VBox:
         seed: seeds the "New random draw" button and the noise, so a lesson repeats
             exactly (None: the course seed, ``rl.config.seed()``).
     """
-    seed = config.seed() if seed is None else int(seed)
+    seed = config.seed(seed)
     array = to_slice(image)
-    shape = transforms.preview(array, mask=mask)[0].shape  # checks the image once, up front
-    reach = max(1, min(shape) // 4)
+    transforms.preview(array, mask=mask)  # refuses an image not windowed to [0, 1], up front
+    reach = max(1, min(array.shape) // 4)
     sliders = _augment_sliders(reach)
     button = W.Button(
         description="New random draw", icon="random", layout=W.Layout(width="max-content")
@@ -279,7 +279,7 @@ def _kernels(learned) -> dict[str, np.ndarray]:
     """The menu's filters: ``rl.models.KERNELS``, and the learned one when given."""
     kernels = dict(models.KERNELS)
     if learned is not None:
-        values = np.squeeze(config.to_numpy(learned)).astype(np.float32)
+        values = models.as_kernel(learned)
         if values.shape != (3, 3):
             raise ValueError(
                 "The learned filter should be 3x3, e.g. model.conv1.weight[0, 0]; "

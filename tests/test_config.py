@@ -45,6 +45,12 @@ def test_seed_everything_repeats_every_generator(monkeypatch):
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
 
 
+def test_seed_given_wins_over_the_course_seed(monkeypatch):
+    monkeypatch.setenv("RADLAB_SEED", "7")
+    assert config.seed() == 7 and config.seed(None) == 7
+    assert config.seed(3) == 3 and config.seed(np.int64(0)) == 0 and type(config.seed(3.0)) is int
+
+
 def test_bad_seed_is_explained(monkeypatch):
     monkeypatch.setenv("RADLAB_SEED", "zero")
     with pytest.raises(ValueError, match="whole number"):

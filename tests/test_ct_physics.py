@@ -1,9 +1,10 @@
 """Tests for radlab.ct_physics: noise SD against dose, grain, kernels, thick slices, tensors."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
-from scipy import ndimage
 
 from radlab import ct_physics as ct
 
@@ -58,8 +59,10 @@ def test_seed_none_is_the_course_seed(monkeypatch):
     flat = np.zeros((2, 32, 32), np.float32)
     monkeypatch.setenv("RADLAB_SEED", "5")
     np.testing.assert_array_equal(ct.add_ct_noise(flat), ct.add_ct_noise(flat, seed=5))
-    generator = np.random.default_rng(9)  # a generator continues its own stream
-    assert not np.array_equal(ct.add_ct_noise(flat, generator=generator), ct.add_ct_noise(flat))
+    generator = np.random.default_rng(9)  # a generator wins over the seed...
+    first = ct.add_ct_noise(flat, seed=5, generator=generator)
+    np.testing.assert_array_equal(first, ct.add_ct_noise(flat, generator=np.random.default_rng(9)))
+    assert not np.array_equal(ct.add_ct_noise(flat, generator=generator), first)  # ...and goes on
 
 
 def test_noise_is_correlated():
@@ -98,10 +101,25 @@ def test_scanner_kernels():
         ct.scanner_kernel(edge, "bone")
 
 
-def test_soft_kernel_is_scipys_gaussian_with_mirrored_edges():
-    image = np.random.default_rng(1).normal(0, 1, (40, 40)).astype(np.float32)
-    expected = ndimage.gaussian_filter(image, 0.8, mode="mirror", truncate=2.5)
-    np.testing.assert_allclose(ct.scanner_kernel(image, "soft"), expected, atol=1e-6)
+def test_blur_is_a_gaussian_to_2_5_sd_with_mirrored_edges():
+    impulse, corner = np.zeros((2, 1, 15, 15), np.float32)
+    impulse[0, 7, 7] = corner[0, 0, 0] = 1.0
+    for sigma in (0.8, 1.3):  # 0.8: the soft kernel
+        r = math.ceil(2.5 * sigma)
+        taps = np.exp(-(np.arange(-r, r + 1) ** 2) / (2 * sigma**2))
+        taps /= taps.sum()
+        both = np.stack([impulse, corner])
+        tensor = ct.gaussian_blur(torch.from_numpy(both), sigma).numpy()
+        for blur in (ct.gaussian_blur(both, sigma), tensor):
+            got = blur[0, 0, 7 - r : 8 + r, 7 - r : 8 + r]
+            np.testing.assert_allclose(got, np.outer(taps, taps), atol=1e-6)
+            # mirrored edge: the edge pixel is not repeated (scipy's "reflect" would repeat it)
+            got = blur[1, 0, : r + 1, : r + 1]
+            np.testing.assert_allclose(got, np.outer(taps[r:], taps[r:]), atol=1e-6)
+    soft = ct.scanner_kernel(impulse, "soft")
+    np.testing.assert_array_equal(soft, ct.gaussian_blur(impulse, 0.8))
+    assert np.array_equal(ct.gaussian_blur(impulse, 0), impulse)  # sigma 0: no blur
+    assert torch.equal(ct.gaussian_blur(torch.from_numpy(impulse), 0), torch.from_numpy(impulse))
 
 
 def test_thick_slices_average_neighbours():

@@ -257,7 +257,7 @@ def _rows(x: torch.Tensor) -> set[bytes]:
     return {row.numpy().tobytes() for row in x}
 
 
-@pytest.mark.parametrize("name, n_classes", [("pneumoniamnist", 2), ("retinamnist", 5)])
+@pytest.mark.parametrize("name, n_classes", [("pneumoniamnist", 2), ("breastmnist", 2)])
 def test_missing_set_gets_a_phantom_stand_in_and_one_note(tmp_path, capsys, name, n_classes):
     data = rd.load(name, root=tmp_path, seed=0)
     printed = capsys.readouterr().out.splitlines()
@@ -277,14 +277,29 @@ def test_missing_set_gets_a_phantom_stand_in_and_one_note(tmp_path, capsys, name
     assert "phantom stand-in: " + name + " is not downloaded" in repr(data)
 
 
-def test_stand_in_labels_malignant_as_1(tmp_path):
-    data = rd.load("breastmnist", size=64, root=tmp_path, note=False, seed=3)
-    assert data.label_names == ("benign (C, D, E)", "malignant (A, B)")
-    assert data.task.startswith("malignant (1: classic HCC, other malignant) vs benign (0")
+@pytest.mark.parametrize(
+    "name, malignant, label_names, task",
+    [
+        # PneumoniaMNIST: 1 = pneumonia; its stand-in: 1 = malignant
+        ("pneumoniamnist", 1, ("benign (C, D, E)", "malignant (A, B)"), "malignant (1: "),
+        # BreastMNIST: 0 = malignant, 1 = normal or benign; its stand-in numbers them the same way
+        ("breastmnist", 0, ("malignant (A, B)", "benign (C, D, E)"), "benign (1: "),
+    ],
+)
+def test_stand_in_keeps_the_class_numbering_of_the_missing_set(
+    tmp_path, name, malignant, label_names, task
+):
+    assert rd.card(name).labels[malignant] in ("pneumonia", "malignant")  # the set's own numbering
+    data = rd.load(name, size=64, root=tmp_path, note=False, seed=3)
+    assert data.label_names == label_names
+    assert data.label_names[malignant] == "malignant (A, B)"
+    assert data.task.startswith(task)
     assert data.train[0].shape[-1] == 64  # the missing set's pixels per side
-    assert abs(data.train[1].float().mean().item() - 0.4) < 0.01  # A, B: 2 of 5 categories
-    again = rd.load("breastmnist", size=64, root=tmp_path, note=False, seed=3)
+    n = len(data.train[1])  # A, B: 2 of the 5 categories, drawn in equal numbers
+    assert int((data.train[1] == malignant).sum()) == 2 * n // 5
+    again = rd.load(name, size=64, root=tmp_path, note=False, seed=3)
     assert torch.equal(data.test[0], again.test[0])  # same seed, same patients
+    assert torch.equal(data.test[1], again.test[1])
 
 
 def test_note_false_prints_nothing(tmp_path, capsys):
@@ -305,17 +320,22 @@ def test_missing_set_without_stand_in_says_how_to_fetch(tmp_path, capsys):
         rd.load("liver", root=tmp_path)
 
 
-def test_every_stand_in_is_a_set_with_that_many_classes():
-    targets = {"malignant": 2, "category": 5}
-    for name, target in rd.STAND_INS.items():
-        assert len(rd.card(name).labels) == targets[target], name
-        assert not rd.card(name).multi_label
+def test_every_stand_in_replaces_a_benign_malignant_set(tmp_path):
+    assert rd.STAND_INS == {"pneumoniamnist": "malignant", "breastmnist": "benign"}
+    for name in rd.STAND_INS:
+        assert rd.card(name).task == "binary-class", name
+    with pytest.raises(rd.DatasetNotFound, match="no phantom stand-in"):  # ordinal DR grades
+        rd.load("retinamnist", root=tmp_path)
 
 
 @pytest.mark.parametrize(
     "name, channels, names",
     [
-        ("liver-lesions", 3, ("A classic HCC", "B other malignant")),
+        (
+            "liver-lesions",
+            3,
+            ("A classic HCC", "B other malignant", "C indeterminate", "D hemangioma", "E cyst"),
+        ),
         ("fibrosis", 1, ("F0", "F1", "F2", "F3", "F4")),
     ],
 )
@@ -323,7 +343,7 @@ def test_phantom_tasks_by_name(capsys, name, channels, names):
     data = rd.load(name, size=32, seed=1)
     assert capsys.readouterr().out == "" and data.note == ""  # nothing is missing
     assert not data.real and data.name == data.requested == name and data.n_classes == 5
-    assert data.n_channels == channels and data.label_names[: len(names)] == names
+    assert data.n_channels == channels and data.label_names == names
     for _, (x, y) in data.items():
         _check_split(x, y, channels, 32, 5)
     assert not _rows(data.train[0]) & _rows(data.test[0])

@@ -148,9 +148,8 @@ def test_youden_maximises_j(seed):
     table = _brute_force_table(y, score)
     j = table[:, 1] + table[:, 2] - 1
     assert op["sensitivity"] + op["specificity"] - 1 == pytest.approx(j.max())
-    assert op["threshold"] == pytest.approx(
-        table[j == j.max(), 0].max()
-    )  # ties: the highest threshold
+    # ties: the highest threshold
+    assert op["threshold"] == pytest.approx(table[j == j.max(), 0].max())
     pred = M.apply_threshold(score, op["threshold"])
     assert op["sensitivity"] == pytest.approx(M.sensitivity(y, pred))
     assert op["specificity"] == pytest.approx(M.specificity(y, pred))

@@ -81,9 +81,8 @@ def test_resnet18_output_shape_and_first_conv(in_channels):
 
 
 def test_resnet18_missing_weights_say_how_to_get_them(monkeypatch, tmp_path):
-    monkeypatch.setattr(
-        torch.hub, "get_dir", lambda: str(tmp_path)
-    )  # an empty cache: nothing offline
+    # an empty cache: nothing offline
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
     with pytest.raises(FileNotFoundError, match="(?s)not on this machine.*weights=None"):
         models.resnet18(weights="imagenet")
     with pytest.raises(ValueError, match="Unknown weights"):

@@ -6,7 +6,6 @@ import pytest
 import torch
 from scipy import ndimage
 
-from radlab import ct_physics
 from radlab import phantoms as ph
 
 
@@ -170,9 +169,8 @@ def test_hemangioma_fills_in_to_blood_pool(clean):
         aorta = _erode(clean.tissue[i] == ph.TISSUES.index("aorta"), 1)
         blood = _mean(clean, i, 2, aorta)
         assert abs(_mean(clean, i, 2, core) - blood) < 0.15 * blood
-        assert clean.images[i, 1][clean.lesion_mask[i]].max() > 0.7 * _mean(
-            clean, i, 1, aorta
-        )  # puddles
+        arterial = clean.images[i, 1][clean.lesion_mask[i]]
+        assert arterial.max() > 0.7 * _mean(clean, i, 1, aorta)  # puddles near the blood pool
 
 
 def test_metastasis_rim_brighter_than_centre_in_arterial(clean):
@@ -204,11 +202,6 @@ def test_three_phases_separate_categories_one_phase_does_not():
 
 
 # ------------------------------------------------------ the scanner's share
-
-
-def test_ct_physics_is_re_exported():
-    for name in ("add_ct_noise", "low_dose", "scanner_kernel", "thick_slices"):
-        assert getattr(ph, name) is getattr(ct_physics, name) and name in ph.__all__
 
 
 def test_phantom_noise_follows_the_dose():
@@ -332,8 +325,6 @@ def test_survival_times_have_the_stated_hazard():
 def test_dicom_round_trip(tmp_path):
     from radlab import dicom
 
-    if not hasattr(dicom, "write_series"):
-        pytest.skip("radlab.dicom.write_series is not written yet")
     c = ph.liver_lesions(2, slices_per_patient=3, seed=4)
     paths = c.to_dicom(4, tmp_path)
     assert len(paths) == 9

@@ -139,9 +139,8 @@ def test_show_states_the_window_in_the_title(phantom):
     assert title == f"head CT\nbrain W {brain.width:g} / L {brain.level:g}"
     assert plot.show(hu, level=-600, width=1500).axes[0].get_title() == "W 1500 / L -600"
     assert plot.show(hu, preset=rl.dicom.Window(50, 350)).axes[0].get_title() == "W 350 / L 50"
-    assert (
-        plot.show(rl.window(hu, preset="brain")).axes[0].get_title() == ""
-    )  # [0, 1]: nothing to state
+    windowed = rl.window(hu, preset="brain")  # already in [0, 1]: nothing to state
+    assert plot.show(windowed).axes[0].get_title() == ""
     assert (
         plot.show(np.array([[-1000.0, 80.0]])).axes[0].get_title()
         == "no window: black -1000, white 80"
@@ -253,9 +252,11 @@ def test_learning_curves_read_a_fit_history():
 def test_learning_curves_overlay_named_runs():
     sgd = {"epoch": [1, 2, 3], "train_loss": [1.0, 0.9, 0.8], "val_loss": [1.1, 1.0, 0.9]}
     adam = {"train_loss": [0.8, 0.4, 0.2], "val_loss": [0.9, 0.6, 0.7], "best_epoch": 2}
-    ax = plot.learning_curves({"SGD": sgd, "Adam": adam}).axes[0]
+    seeds = [sgd, {"train_loss": [0.9, 0.8, 0.7], "val_loss": [1.0, 0.9, 0.8]}]
+    fig = plot.learning_curves({"SGD": sgd, "Adam": adam, "Adam, 2 seeds": seeds})
+    ax = fig.axes[0]
     curves = ax.lines[:4]
-    assert [line.get_label() for line in curves] == [
+    assert _labels(ax)[:4] == [
         "SGD, training",
         "SGD, validation",
         "Adam, training",
@@ -263,16 +264,24 @@ def test_learning_curves_overlay_named_runs():
     ]
     assert [line.get_linestyle() for line in curves] == ["-", "--", "-", "--"]
     assert curves[0].get_color() == curves[1].get_color() != curves[2].get_color()
-    star = ax.lines[4]  # Adam's best epoch, on its validation curve
-    assert star.get_label() == "best epoch" and (star.get_xdata()[0], star.get_ydata()[0]) == (
-        2,
-        0.6,
-    )
-    assert "solid = training, dashed = validation" in ax.get_title()
-    assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == [
-        "SGD, training",
-        "SGD, validation",
+    star = ax.lines[6]  # Adam's best epoch, on its validation curve
+    assert star.get_label() == "best epoch"
+    assert (star.get_xdata()[0], star.get_ydata()[0]) == (2, 0.6)
+    # one key beside the panel, not over the curves: a colour per run, then line styles
+    assert ax.get_legend() is None and len(fig.legends) == 1
+    key = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert key == [
+        "SGD",
+        "Adam",
+        "Adam, 2 seeds (mean of 2, band min-max)",
+        "training",
+        "validation",
+        "best epoch",
     ]
+    assert fig.get_figwidth() == pytest.approx(plot.PANEL_INCHES[0] + plot.LEGEND_INCHES)
+    fig, own = plot.figure()
+    plot.learning_curves({"SGD": sgd, "Adam": adam}, ax=own)  # your own axes: the key goes in it
+    assert own.get_legend() is not None and not fig.legends
 
 
 def test_learning_curves_of_seeds_are_a_mean_and_a_band():

@@ -76,11 +76,8 @@ def test_shape_dtype_and_range_kept(t, out_size, dtype):
 @pytest.mark.parametrize("t, out_size", ALL, ids=IDS)
 def test_runs_on_the_device_of_the_batch(t, out_size, device):
     images, masks = _squares(device=device)
-    for generator in (
-        _gen(0, device),
-        _gen(0, "cpu"),
-        None,
-    ):  # device generator, CPU generator, global seed
+    # a generator on the batch's device, a CPU generator, and the global seed
+    for generator in (_gen(0, device), _gen(0, "cpu"), None):
         out, out_mask = t(images, mask=masks, generator=generator)
         assert out.device.type == device and out_mask.device.type == device
 
@@ -215,9 +212,8 @@ def test_zoom_range_and_border_padding():
     # the area scales with zoom squared: between 0.64 and 1.56 of 81 pixels, and both ways occur
     assert min(areas) >= 0.64 * 81 - 12 and max(areas) <= 1.5625 * 81 + 12
     assert min(areas) < 81 < max(areas)
-    film = torch.full(
-        (4, 1, 16, 16), 0.6
-    )  # an even grey film: border padding adds no black corners
+    # an even grey film: border padding adds no black corners
+    film = torch.full((4, 1, 16, 16), 0.6)
     moved = T.RandomAffine(10, translate=0.1, scale=(0.8, 0.9), padding="border")(
         film, generator=_gen()
     )
@@ -235,9 +231,8 @@ def test_strong_pipelines():
         images, masks = _squares(n=4)
         out, out_mask = pipeline(images, mask=masks, generator=_gen())
         assert out.shape == images.shape and out_mask.shape == masks.shape
-    assert (
-        repr(T.RandomAffine(5)) == "RandomAffine(degrees=5, translate=0.0, p=1.0)"
-    )  # as before zoom existed
+    # as before zoom existed
+    assert repr(T.RandomAffine(5)) == "RandomAffine(degrees=5, translate=0.0, p=1.0)"
     assert "scale=(0.85, 1.15), padding='border'" in repr(T.default_augmentation("mr", strong=True))
     with pytest.raises(ValueError, match="measured"):
         T.default_augmentation("ct", strong=True)
@@ -352,14 +347,12 @@ def test_p_zero_is_identity_and_p_one_always_applies(t, out_size):
 
 def test_crop_not_chosen_is_the_centre_crop():
     images, masks = _squares(n=64)
-    images = images * 0.9 + 0.05 * torch.rand_like(
-        images
-    )  # every image its own, so each crop can be told apart
+    # every image its own, so each crop can be told apart
+    images = images * 0.9 + 0.05 * torch.rand_like(images)
     out, out_mask = T.RandomCrop(24, p=0.5)(images, mask=masks, generator=_gen(7))
     centre = torch.tensor([torch.equal(o, c) for o, c in zip(out, _centre_crop(images, 24))])
-    assert (
-        10 < centre.sum() < 54
-    )  # about half kept the centre crop (a random one matches it 1 time in 81)
+    # about half kept the centre crop (a random one matches it 1 time in 81)
+    assert 10 < centre.sum() < 54
     assert torch.equal(out_mask[centre], _centre_crop(masks, 24)[centre])
 
 
