@@ -1331,7 +1331,9 @@ def tensors(
 
     if level is not None or width is not None:
         preset = None
-    hu = cases.images[:, _phase_indices(cases, phases)]
+    # picking channels by a list leaves NumPy's copy channel-major in memory: store it in the usual
+    # (N, C, H, W) order, so that every batch cut from it is computed the same way
+    hu = np.ascontiguousarray(cases.images[:, _phase_indices(cases, phases)])
     x = torch.from_numpy(dicom.window(hu, level=level, width=width, preset=preset))
     return x, _target_tensor(cases, target)
 

@@ -219,6 +219,7 @@ def test_tensors_shapes_dtypes_and_range():
     c = ph.liver_lesions(6, size=32, seed=0)
     x, y = ph.tensors(c)
     assert x.shape == (6, 3, 32, 32) and x.dtype == torch.float32
+    assert x.is_contiguous()  # the usual memory order, as torch.from_numpy of a fresh array
     assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0 and float(x.std()) > 0.1
     assert y.dtype == torch.int64 and y.tolist() == c.label.tolist()
     level, width = 60.0, 160.0  # a (level, width) pair: HU level - width/2 -> 0

@@ -262,8 +262,7 @@ n_cases = rl.config.pick(smoke=300, cpu=1500, gpu=12000)
 data = rl.phantoms.liver_lesions(
     n_cases, size=rl.config.pick(smoke=32, cpu=40, gpu=64), seed=SEED, roi_mm=100
 )
-x_all = torch.from_numpy(rl.window(data.images, preset="liver")).float()  # (N, 3, H, W) in [0, 1]
-y_all = torch.as_tensor(data.label).long()
+x_all, y_all = rl.phantoms.tensors(data, preset="liver")  # (N, 3, H, W) in [0, 1]; categories
 # a fifth of the patients for validation, a fifth for test, each keeping the category shares
 split = rl.data.patient_split(data.patient_id, val=0.2, test=0.2, labels=data.label, seed=SEED)
 {name: int(rows.sum()) for name, rows in split.items()}

@@ -64,10 +64,8 @@ ct_small = torch.nn.functional.interpolate(ct_hu[None, None], size=(128, 128), m
 ct = rl.window(ct_small, preset="brain")  # (1, 128, 128) in [0, 1]
 
 cases = rl.phantoms.liver_lesions(16, size=96, seed=SEED)
-arterial = torch.from_numpy(
-    rl.window(cases.images[:, 1:2], preset="liver")
-)  # (16, 1, 96, 96), arterial phase
-lesion_masks = torch.from_numpy(cases.lesion_mask).long()  # (16, 96, 96): 1 = lesion
+# the arterial phase in the liver window (16, 1, 96, 96), and the lesion masks (16, 96, 96)
+arterial, lesion_masks = rl.phantoms.tensors(cases, phases="arterial", target="lesion_mask")
 k = int(np.flatnonzero(cases.category == "A")[1])  # one classic HCC: bright in the arterial phase
 liver, lesion = arterial[k], lesion_masks[k]
 examples = {

@@ -591,9 +591,7 @@ rec.claim(
 # slices, 3 phases as channels, 32 x 32 pixels: by hand, then with `nn.BatchNorm2d` in training mode.
 
 # %%
-batch = torch.from_numpy(
-    rl.window(rl.phantoms.liver_lesions(16, size=32, seed=SEED).images, preset="liver")
-)  # (16, 3, 32, 32)
+batch, _ = rl.phantoms.tensors(rl.phantoms.liver_lesions(16, size=32, seed=SEED))  # (16, 3, 32, 32)
 x = batch[:8]
 gamma, beta, eps = torch.tensor([1.5, 0.5, 2.0]), torch.tensor([0.1, -0.2, 0.0]), 1e-5
 

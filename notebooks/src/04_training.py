@@ -253,9 +253,9 @@ tuple(x_train.shape), tuple(x_val.shape), round(y_train.float().mean().item(), 3
 # The shapes above give the numbers of training and validation images and the share of class 1.
 # With PneumoniaMNIST: 4708 training and 524 validation films, about three in four with pneumonia.
 # The run mode decides how many training cases and epochs we use. Every optimizer starts from **the
-# same initial
-# weights** (one model, copied), sees the same minibatches in the same order (same seed), for the
-# same number of epochs, with the same learning rate, 0.001 (a common default for Adam).
+# same initial weights** (one model, copied), sees the same minibatches in the same order (same
+# seed), for the same number of epochs, with the same learning rate, 0.001 (a common default for
+# Adam).
 
 # %% tags=["nbval-ignore-output"]
 import copy

@@ -98,7 +98,8 @@ x_train.shape, x_val.shape, x_test.shape
 # then describe the real data, not what you see.
 
 # %% [markdown]
-# How common is class 1 (pneumonia, with PneumoniaMNIST) in each split? Keep these numbers in mind; they come back in section 6.
+# How common is class 1 (pneumonia, with PneumoniaMNIST) in each split? Keep these numbers in mind;
+# they come back in section 6.
 
 # %%
 for name, labels in [("train", y_train), ("validation", y_val), ("test", y_test)]:
@@ -108,9 +109,9 @@ prevalence_test = y_test.float().mean().item()
 
 # %% [markdown]
 # With PneumoniaMNIST, about three in four training images show pneumonia, but only five in eight
-# test images. Training
-# and validation were cut (9:1) from one common pool of the original data set (Kermany et al., Cell
-# 2018); the test split is that data set's separate test set, kept apart by its authors.
+# test images. Training and validation were cut (9:1) from one common pool of the original data set
+# (Kermany et al., Cell 2018); the test split is that data set's separate test set, kept apart by
+# its authors.
 #
 # Now the training, with the course's loop `rl.train.fit`: it scores the validation images after
 # every epoch, keeps the weights of the best epoch (by validation AUC) and stops early when the
