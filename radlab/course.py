@@ -12,6 +12,12 @@ Examples::
     python -m radlab.course run --mode smoke
     python -m radlab.course run --mode cpu --only 01 --out course-output
     python -m radlab.course run --mode cpu --update   # refresh the committed outputs
+    python -m radlab.course student --out student     # copies without the solutions
+
+A student copy is the lesson with its worked answers removed and its outputs
+cleared: in code cells, the lines from ``### BEGIN SOLUTION`` to
+``### END SOLUTION``; whole cells tagged ``solution``. The exercise checks
+stay, so each blank answer reads "not answered yet" until the student fills it.
 """
 
 from __future__ import annotations
@@ -28,7 +34,15 @@ from pathlib import Path
 
 from . import config
 
-__all__ = ["PLAN", "UsageError", "find_notebooks", "lessons", "run_lesson", "main"]
+__all__ = [
+    "PLAN",
+    "UsageError",
+    "find_notebooks",
+    "lessons",
+    "run_lesson",
+    "student_copy",
+    "main",
+]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colour codes in tracebacks
 TIMEOUT = {"smoke": 300, "cpu": 1800, "gpu": 3600}  # seconds allowed per cell
@@ -254,6 +268,67 @@ def _notebooks(folder: str | None) -> Path:
         raise UsageError(str(exc)) from None
 
 
+BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
+
+
+def _without_solution(source: str, where: str) -> str:
+    """``source`` with each solution region removed; a block left empty gets ``...``."""
+    kept: list[str] = []
+    inside = False
+    for line in source.splitlines():
+        marker = line.strip()
+        if marker == BEGIN_SOLUTION:
+            if inside:
+                raise ValueError(f"{where}: {BEGIN_SOLUTION} inside another solution")
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            if indent:  # inside a function: keep it valid Python
+                kept.append(f"{indent}...  # your code here")
+        elif marker == END_SOLUTION:
+            if not inside:
+                raise ValueError(f"{where}: {END_SOLUTION} without {BEGIN_SOLUTION}")
+            inside = False
+        elif not inside:
+            kept.append(line)
+    if inside:
+        raise ValueError(f"{where}: {BEGIN_SOLUTION} without {END_SOLUTION}")
+    return "\n".join(kept).rstrip("\n")
+
+
+def student_copy(nb, name: str = "lesson"):
+    """The student copy of notebook ``nb`` (an nbformat node): solutions out, outputs cleared."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    cells = []
+    for index, cell in enumerate(nb.cells):
+        if "solution" in cell.get("metadata", {}).get("tags", []):
+            continue
+        if cell.cell_type == "code":
+            cell.source = _without_solution(cell.source, f"{name}, cell {index}")
+            cell.outputs, cell.execution_count = [], None
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def _student(args: argparse.Namespace) -> int:
+    """Write the student copy of every lesson picked into ``--out``."""
+    import nbformat
+
+    picked = lessons(_notebooks(args.notebooks), args.only)
+    out = Path(args.out)
+    if out.resolve() == _notebooks(args.notebooks).resolve():
+        raise UsageError("--out must not be the lessons folder (it would overwrite the lessons)")
+    out.mkdir(parents=True, exist_ok=True)
+    for path in picked:
+        nb = student_copy(nbformat.read(path, as_version=4), path.stem)
+        nbformat.write(nb, out / path.name)
+        print(f"wrote {out / path.name}")
+    print(f"{len(picked)} student copies in {out}; the lessons with solutions are unchanged")
+    return 0
+
+
 def _list(args: argparse.Namespace) -> int:
     for path in lessons(_notebooks(args.notebooks)):
         print(path.stem)
@@ -274,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Run the course's lessons headless.",
         allow_abbrev=False,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{run,list}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{run,list,student}")
     run = sub.add_parser(
         "run", help="execute lessons and write notebooks, HTML and claims", allow_abbrev=False
     )
@@ -302,6 +377,15 @@ def main(argv: list[str] | None = None) -> int:
     ls = sub.add_parser("list", help="list the lessons", allow_abbrev=False)
     ls.add_argument("--notebooks", help="folder holding the lesson notebooks")
     ls.set_defaults(func=_list)
+    st = sub.add_parser(
+        "student",
+        help="write the lessons without their solutions and outputs (the copies students get)",
+        allow_abbrev=False,
+    )
+    st.add_argument("--out", required=True, help="folder for the student copies")
+    st.add_argument("--only", nargs="+", metavar="LESSON", help="lesson numbers or names")
+    st.add_argument("--notebooks", help="folder holding the lesson notebooks")
+    st.set_defaults(func=_student)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

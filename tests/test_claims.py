@@ -71,3 +71,12 @@ def test_the_record_is_written_atomically(monkeypatch, tmp_path):
     monkeypatch.undo()
     assert [p.name for p in tmp_path.iterdir()] == ["99_demo.claims.json"]  # no temp file left
     assert (tmp_path / "99_demo.claims.json").read_text() == before
+
+
+def test_a_claim_records_its_numbers_once(monkeypatch, tmp_path):
+    monkeypatch.setenv("RADLAB_MODE", "cpu")
+    monkeypatch.setenv("RADLAB_CLAIMS_DIR", str(tmp_path))
+    rec = claims.lesson("99_demo")
+    rec.claim("three beat one", True, three=0.9, one=0.4)
+    saved = json.loads((tmp_path / "99_demo.claims.json").read_text())
+    assert saved["numbers"] == {"three": 0.9, "one": 0.4}

@@ -215,3 +215,80 @@ def test_smoke_run_of_lesson_00(tmp_path, capsys):
     assert all(
         o.get("output_type") != "error" for c in executed.cells for o in c.get("outputs", [])
     )
+
+
+def test_student_copy_removes_solutions_and_outputs(tmp_path):
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("### Exercise 1"),
+            nbformat.v4.new_code_cell(
+                "level = ...  # your level\n### BEGIN SOLUTION\nlevel = 75\n### END SOLUTION"
+            ),
+            nbformat.v4.new_code_cell(
+                'def hu(x):\n    """x in HU."""\n    ### BEGIN SOLUTION\n    return x - 1024\n'
+                "    ### END SOLUTION\n\nprint(hu(0))"
+            ),
+            nbformat.v4.new_markdown_cell("the worked answer", metadata={"tags": ["solution"]}),
+            nbformat.v4.new_code_cell("print(1)", execution_count=3),
+        ]
+    )
+    nb.cells[-1].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    copy = course.student_copy(nb)
+    assert [c.source for c in copy.cells] == [
+        "### Exercise 1",
+        "level = ...  # your level",
+        'def hu(x):\n    """x in HU."""\n    ...  # your code here\n\nprint(hu(0))',
+        "print(1)",
+    ]
+    assert copy.cells[-1].outputs == [] and copy.cells[-1].execution_count is None
+    assert nb.cells[-1].outputs, "the teacher's notebook is left as it was"
+    namespace: dict = {}
+    exec(copy.cells[2].source, namespace)  # still valid Python: hu() returns None
+
+
+def test_student_copy_rejects_unbalanced_markers():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("### BEGIN SOLUTION\nx = 1")])
+    with pytest.raises(ValueError, match="without ### END SOLUTION"):
+        course.student_copy(nb, "01_demo")
+
+
+def test_student_command_writes_every_lesson_without_solutions(tmp_path, capsys):
+    out = tmp_path / "student"
+    assert course.main(["student", "--out", str(out), "--notebooks", str(NOTEBOOKS)]) == 0
+    written = sorted(p.name for p in out.glob("*.ipynb"))
+    assert written == sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    for path in out.glob("*.ipynb"):
+        text = path.read_text()
+        assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path.name
+        nb = nbformat.read(path, as_version=4)
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    assert course.main(["student", "--out", str(NOTEBOOKS), "--notebooks", str(NOTEBOOKS)]) == 2
+
+
+def test_student_copies_run_top_to_bottom_with_exercises_unanswered(tmp_path):
+    """nbval executes the student copies in smoke mode: blanks must never break a lesson."""
+    out = tmp_path / "student"
+    assert course.main(["student", "--out", str(out), "--notebooks", str(NOTEBOOKS)]) == 0
+    env = {**os.environ, "RADLAB_MODE": "smoke"}
+    env.pop("RADLAB_CLAIMS_DIR", None)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            "--nbval-current-env",
+            "--rootdir",
+            str(out),
+            str(out),
+        ],
+        cwd=out,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

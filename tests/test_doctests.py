@@ -20,6 +20,7 @@ WITH_EXAMPLES = [
     "config",
     "data",
     "dicom",
+    "exercises",
     "metrics",
     "models",
     "phantoms",
