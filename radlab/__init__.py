@@ -17,6 +17,8 @@ Use it as ``import radlab as rl``; each idea lives in one module:
 ``rl.plot``        figures with their window in the title
 ``rl.widgets``     interactive viewers (thin wrappers over ``rl.plot``)
 ``rl.claims``      a lesson's measured numbers and the claims they support
+``rl.exercises``   the lessons' exercises, which check themselves (lesson01 ... lesson06)
+``rl.course``      run the lessons headless; student copies; the speed check
 ================== ===================================================================
 
 Modules load on first use, so ``import radlab`` itself is instant.
@@ -44,6 +46,7 @@ _MODULES = (
     "plot",
     "widgets",
     "course",
+    "exercises",
 )
 _SHORTCUTS = {"window": "dicom", "WINDOWS": "dicom", "seed_everything": "config"}
 

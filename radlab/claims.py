@@ -16,7 +16,6 @@ Example:
     0.93
     >>> rec.claim("three phases beat one", 0.93 > 0.41, three=0.93, one=0.41)
     claim held: three phases beat one (three=0.93, one=0.41)
-    True
 """
 
 from __future__ import annotations
@@ -63,11 +62,12 @@ class Lesson:
         self.save()
         return value
 
-    def claim(self, text: str, holds: bool, **numbers) -> bool:
+    def claim(self, text: str, holds: bool, **numbers) -> None:
         """Record the claim ``text`` with the numbers behind it; enforce it outside smoke mode.
 
         The numbers are recorded too (as :meth:`measure` would), so one line both records what
-        the lesson measured and checks what it says about it.
+        the lesson measured and checks what it says about it. Returns None, so that a claim at
+        the end of a cell shows only its printed line; :attr:`claims` holds the record.
         """
         holds = bool(holds)
         numbers = {k: _plain(v) for k, v in numbers.items()}
@@ -89,7 +89,6 @@ class Lesson:
             )
         else:
             print(f"claim not shown in smoke mode (too little data; not enforced): {text}{detail}")
-        return holds
 
     def as_dict(self) -> dict:
         return {

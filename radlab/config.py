@@ -144,6 +144,7 @@ def summary() -> dict:
         "gpu": torch.cuda.get_device_name(0) if dev.type == "cuda" else None,
         "amp": use_amp(dev),
         "channels_last": use_channels_last(dev),
+        "threads": torch.get_num_threads(),
         "seed": seed(),
         "data_root": str(data_root()),
     }

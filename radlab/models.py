@@ -13,6 +13,9 @@ that maps a batch of images ``(N, C, H, W)`` to logits ``(N, num_classes)``:
 The pieces they are made of (``conv_block``, ``ResidualBlock``) are public
 too, so a lesson can push a random batch through one block and read the
 shape it gives, and ``count_parameters`` counts what a model learns.
+``layer_table`` lists every layer of a model with the shape it gives and the
+numbers it learns, as the review's Fig. 5 draws a CNN (``rl.plot.architecture``
+draws the same table as boxes).
 
 The arithmetic of one convolution, for lesson 03: ``conv_output_size`` (the
 formula), ``convolve`` (one 2D image and one filter, with torch's ``conv2d``)
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -50,6 +54,8 @@ __all__ = [
     "resnet18",
     "Ensemble",
     "count_parameters",
+    "LayerRow",
+    "layer_table",
 ]
 
 # 3x3 filters for the convolution lesson. torch's conv2d does not flip the
@@ -382,3 +388,116 @@ def count_parameters(model: nn.Module, *, trainable_only: bool = True) -> int:
         448
     """
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+# ------------------------------------------------------------ a model as a table --
+
+
+class LayerRow(NamedTuple):
+    """One row of :func:`layer_table`: one layer, the shape it gives and the numbers it learns."""
+
+    name: str  # where the layer sits in the model, e.g. "block1.conv" ("input": the image)
+    layer: str  # what it is, in short, e.g. "conv 3x3, 1->16"
+    shape: tuple[int, ...]  # its output for ONE image (no batch axis): (C, H, W), or (K,)
+    parameters: int  # weights and biases it holds (0 for ReLU, pooling, dropout, flatten)
+
+
+def _describe(module: nn.Module) -> str:
+    """A short name for a layer: "conv 3x3, 1->16", "max pool 2x2", "dropout p=0.5"..."""
+    if isinstance(module, nn.Conv2d):
+        kh, kw = module.kernel_size
+        text = f"conv {kh}x{kw}, {module.in_channels}->{module.out_channels}"
+        return text if module.stride == (1, 1) else f"{text}, stride {module.stride[0]}"
+    if isinstance(module, nn.MaxPool2d):
+        k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
+        return f"max pool {k}x{k}"
+    if isinstance(module, nn.AvgPool2d):
+        k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
+        return f"average pool {k}x{k}"
+    if isinstance(module, nn.Dropout):
+        return f"dropout p={module.p:g}"
+    if isinstance(module, nn.Linear):
+        return f"fully connected, {module.in_features}->{module.out_features}"
+    names = {
+        nn.BatchNorm2d: "batch norm",
+        nn.ReLU: "ReLU",
+        nn.AdaptiveAvgPool2d: "global average pool",
+        nn.Flatten: "flatten",
+        nn.Identity: "identity",
+    }
+    return names.get(type(module), type(module).__name__)
+
+
+def _output_shape(output) -> tuple[int, ...]:
+    """The shape of one image's output (batch axis dropped); the first tensor of a tuple."""
+    if isinstance(output, (tuple, list)) and output:
+        output = output[0]
+    return tuple(output.shape[1:]) if isinstance(output, torch.Tensor) else ()
+
+
+def layer_table(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerRow]:
+    """Every layer of ``model`` with the shape it gives and its number of parameters.
+
+    One blank image of ``input_shape`` goes through the model in evaluation mode,
+    without learning anything; each layer (a module with no layers inside it) reports
+    its output shape on the way, in the order the image meets it. The model's own
+    training or evaluation mode is restored afterwards. The parameters of all rows
+    add up to the model's total (a layer used twice counts its parameters once).
+
+    Args:
+        model: any ``nn.Module`` taking a batch ``(N, *input_shape)``.
+        input_shape: one image, without the batch axis: ``(C, H, W)``, e.g. ``(1, 28, 28)``.
+
+    Returns:
+        a list of :class:`LayerRow`, the first one the input image itself.
+
+    Example:
+        >>> rows = layer_table(small_cnn(width=8), (1, 28, 28))
+        >>> rows[1]
+        LayerRow(name='block1.conv', layer='conv 3x3, 1->8', shape=(8, 28, 28), parameters=72)
+        >>> rows[-1].shape, sum(row.parameters for row in rows)
+        ((2,), 6010)
+    """
+    shape = tuple(int(n) for n in input_shape)
+    if not 1 <= len(shape) <= 3 or min(shape) < 1:
+        raise ValueError(
+            f"input_shape is one image without the batch axis, (channels, height, width), "
+            f"e.g. (1, 28, 28); got {tuple(input_shape)}."
+        )
+    rows = [LayerRow("input", "image", shape, 0)]
+    counted: set[int] = set()
+
+    def recorder(name: str, module: nn.Module):
+        def record(_module, _inputs, output):  # called by torch after the layer has run
+            own = sum(p.numel() for p in module.parameters(recurse=False))
+            first_use = id(module) not in counted
+            counted.add(id(module))
+            row = LayerRow(name, _describe(module), _output_shape(output), own if first_use else 0)
+            rows.append(row)
+
+        return record
+
+    layers = [
+        (name, m)
+        for name, m in model.named_modules()
+        if not list(m.children()) or list(m.parameters(recurse=False))
+    ]
+    handles = [m.register_forward_hook(recorder(name or "model", m)) for name, m in layers]
+    modes = {m: m.training for m in model.modules()}  # restored below, layer by layer
+    first = next(model.parameters(), None)
+    blank = torch.zeros(
+        1,
+        *shape,
+        device=first.device if first is not None else "cpu",
+        dtype=first.dtype if first is not None and first.is_floating_point() else torch.float32,
+    )
+    try:
+        model.eval()  # batch norm with its running averages: a batch of one is fine
+        with torch.no_grad():
+            model(blank)
+    finally:
+        for handle in handles:
+            handle.remove()
+        for m, training in modes.items():
+            m.training = training
+    return rows

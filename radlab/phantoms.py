@@ -341,8 +341,8 @@ class SurvivalData:
         return (
             f"SurvivalData: {len(self)} patients, {int(self.event.sum())} deaths, "
             f"{int((~self.event).sum())} censored; hazard ratio {math.exp(self.beta):.2f} per "
-            f"SD of the feature; a perfect risk model reaches a c-index of "
-            f"{self.expected_c_index:.3f} on average"
+            f"SD of the feature; scoring by the true hazard reaches a c-index of "
+            f"{self.expected_c_index:.3f} on average (chance decides the rest)"
         )
 
 

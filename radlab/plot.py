@@ -40,6 +40,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from . import dicom, models, transforms
@@ -55,6 +56,7 @@ __all__ = [
     "augment_figure",
     "conv_display",
     "conv_figure",
+    "architecture",
     "learning_curves",
     "roc",
     "image_png",
@@ -449,6 +451,106 @@ def conv_figure(image, kernel, *, stride: int = 1, padding: int = 0) -> Figure:
     ax.set_yticks([])
     show(conv_display(out, values), ax=axes[2], title=f"output {out.shape[0]}x{out.shape[1]}")
     return fig
+
+
+# ------------------------------------------------------------- architecture --
+
+_LAYER_COLORS = {  # the first word of a layer's description -> its colour
+    "image": "0.85",
+    "conv": "#6baed6",
+    "batch": "#fdae6b",
+    "ReLU": "0.65",
+    "max": "#74c476",
+    "average": "#74c476",
+    "global": "#74c476",
+    "flatten": "0.9",
+    "dropout": "#fb6a4a",
+    "fully": "#9e9ac8",
+}
+BOX_INCHES = 0.68  # room for one layer, across: its box and its labels
+
+
+def _short_shape(shape: tuple[int, ...]) -> str:
+    """(16, 28, 28) -> "16x28x28"."""
+    return "x".join(str(n) for n in shape) if shape else "?"
+
+
+def _wrapped(text: str) -> str:
+    """A layer's description in at most two short lines ("conv 3x3" / "1->16")."""
+    if ", " in text:
+        return text.replace(", ", "\n", 1)
+    words = text.split(" ")
+    if len(words) < 2 or len(text) <= 10:
+        return text
+    splits = []  # (longer line, text) for each place the line could break
+    for k in range(1, len(words)):
+        first, second = " ".join(words[:k]), " ".join(words[k:])
+        splits.append((max(len(first), len(second)), first + "\n" + second))
+    return min(splits)[1]  # the most even break
+
+
+def _block_of(name: str) -> str:
+    """The block a layer belongs to: "block1.conv" -> "block1"; "" for a top-level layer."""
+    return name.rsplit(".", 1)[0] if "." in name else ""
+
+
+def architecture(model, input_shape: tuple[int, ...], *, title: str | None = None) -> Figure:
+    """The model drawn as the review's Fig. 5 draws a CNN: one box per layer, left to right.
+
+    Each box is as tall as the layer's output is high (its pixels per side, relative
+    to the input) and wider the more channels it has; under it, what the layer is,
+    the shape of its output for one image (channels x height x width) and the number
+    of parameters it learns. Layers of one block share a bracket above them. The
+    numbers come from :func:`radlab.models.layer_table`, which this figure draws.
+
+    Args:
+        model: any ``nn.Module``.
+        input_shape: one image without the batch axis, e.g. ``(1, 28, 28)``.
+        title: an overall title; default: the total number of parameters.
+    """
+    rows = models.layer_table(model, input_shape)
+    total = sum(row.parameters for row in rows)
+    top = max(row.shape[-2] if len(row.shape) == 3 else 1 for row in rows)
+    widest = max(row.shape[0] if row.shape else 1 for row in rows)
+    fig, ax = figure(
+        inches=(BOX_INCHES * len(rows) + 0.2, 3.3),
+        title=title
+        or f"{len(rows) - 1} layers, {total:,} parameters in all "
+        "(box height: pixels per side; box width grows with the channels)",
+    )
+    for i, row in enumerate(rows):
+        height_px = row.shape[-2] if len(row.shape) == 3 else 1
+        channels = row.shape[0] if row.shape else 1
+        h = max(0.04, height_px / top)  # the box's height: the map's size, relative to the input
+        w = 0.25 + 0.45 * np.log2(channels + 1) / np.log2(widest + 1)  # more channels: wider
+        color = _LAYER_COLORS.get(row.layer.split(" ")[0], "0.8")
+        box = Rectangle((i - w / 2, -h / 2), w, h, facecolor=color, edgecolor="0.2", lw=0.8)
+        box.set_gid("layer")  # one such box per layer (tests count them)
+        ax.add_patch(box)
+        ax.text(i, -0.56, _wrapped(row.layer), ha="center", va="top", fontsize=7.5)
+        ax.text(i, -0.86, _short_shape(row.shape), ha="center", va="top", fontsize=7.5)
+        params = f"{row.parameters:,}" if row.parameters else "-"
+        ax.text(i, -1.0, params, ha="center", va="top", fontsize=7.5, color="tab:blue")
+    _draw_blocks(ax, rows)
+    ax.text(-0.5, -0.86, "shape", ha="right", va="top", fontsize=7.5, style="italic")
+    ax.text(-0.5, -1.0, "params", ha="right", va="top", fontsize=7.5, style="italic")
+    ax.set_xlim(-0.55 - 0.2 / BOX_INCHES, len(rows) - 0.5)
+    ax.set_ylim(-1.15, 0.72)
+    ax.set_axis_off()
+    return fig
+
+
+def _draw_blocks(ax: Axes, rows) -> None:
+    """A bracket with the block's name over each run of layers from one block."""
+    start = 0
+    for i in range(1, len(rows) + 1):
+        if i < len(rows) and _block_of(rows[i].name) == _block_of(rows[start].name):
+            continue
+        block = _block_of(rows[start].name)
+        if block:
+            ax.plot([start - 0.4, i - 0.6], [0.56, 0.56], color="0.3", lw=1)
+            ax.text((start + i - 1) / 2, 0.6, block, ha="center", va="bottom", fontsize=8)
+        start = i
 
 
 # ----------------------------------------------------------------- curves --

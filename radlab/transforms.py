@@ -6,7 +6,8 @@ changes), for a whole minibatch at once, on whatever device the batch is on.
 
 Assumption: images are floating point and already windowed to ``[0, 1]``
 (``rl.window`` does that); every output is clamped to ``[0, 1]`` again.
-Hounsfield units or raw pixel values are refused with a message saying so.
+Hounsfield units or raw pixel values are refused with a message saying so
+(except by ``RandomDose``, which works in HU, before the window).
 
 Two layers:
 
@@ -33,8 +34,18 @@ Randomness: every random transform takes ``generator=`` when it is called
 moved to the device); without it the global torch seed is used
 (``rl.seed_everything``). ``make_generator()`` seeds one from ``rl.config``.
 
+Noise on CT, the physical way: ``RandomDose`` works on images in Hounsfield
+units, BEFORE the window. It adds correlated (grainy) noise whose standard
+deviation grows as 1 / sqrt(dose fraction), as a lower-dose scan would.
+``RandomNoise`` (white noise in window units, after the window) is the simple
+stand-in: it ignores how a scanner makes its noise.
+
 Clinical safety: ``default_augmentation(kind)`` leaves out what would make the
 label false for that kind of image; the reasons are data in ``UNSAFE``.
+
+Timing: ``time_per_batch(step)`` is the median time of one call in
+milliseconds, waiting for a GPU to finish, to compare augmenting a batch with
+training on it.
 
 Example:
     >>> import torch
@@ -50,6 +61,8 @@ Example:
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +73,7 @@ from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as tvf
 
 from . import config
+from .ct_physics import correlated_noise
 
 __all__ = [
     "rotate",
@@ -82,12 +96,14 @@ __all__ = [
     "RandomNoise",
     "RandomContrast",
     "RandomBrightness",
+    "RandomDose",
     "Compose",
     "KINDS",
     "MAX_DEGREES",
     "UNSAFE",
     "default_augmentation",
     "unsafe_steps",
+    "time_per_batch",
 ]
 
 _RANGE_TOLERANCE = 1e-3  # float rounding from windowing is fine; Hounsfield units are not
@@ -746,6 +762,100 @@ class RandomBrightness(IntensityTransform):
         return (x + delta).clamp_(0, 1)
 
 
+def _hu_batch(hu) -> tuple[Tensor, bool]:
+    """Images in HU as a float batch (N, C, H, W); True when a single (C, H, W) image came in."""
+    x = torch.as_tensor(hu)
+    x = x if x.is_floating_point() else x.float()
+    if x.ndim not in (3, 4):
+        raise ValueError(
+            f"RandomDose expects a batch (N, C, H, W) or one image (C, H, W) in HU, got shape "
+            f"{tuple(x.shape)}. Add the channel axis to a plain 2-D image with image[None]."
+        )
+    if x.numel() and float(x.min()) >= -_RANGE_TOLERANCE and float(x.max()) <= 1 + _RANGE_TOLERANCE:
+        raise ValueError(
+            "RandomDose adds noise in Hounsfield units, before the window, but these values all "
+            "lie between 0 and 1 (already windowed?). Give it the HU image, then window the "
+            "result: rl.window(RandomDose()(hu), preset='liver')."
+        )
+    return (x[None], True) if x.ndim == 3 else (x, False)
+
+
+def _stream(generator: torch.Generator | None, device: torch.device) -> torch.Generator:
+    """The generator to draw from; without one, a new one seeded from torch's global stream."""
+    if generator is not None:
+        return generator
+    start = int(torch.randint(0, 2**62, (1,)))  # follows rl.seed_everything, like the others
+    return torch.Generator(device=device).manual_seed(start)
+
+
+@dataclass(repr=True)
+class RandomDose:
+    """Each CT image as if scanned at its own lower dose: correlated noise added in HU.
+
+    The physical version of added noise for CT. It works on Hounsfield units,
+    BEFORE the window (``rl.window``): noise added after the window is white,
+    has the same size in every window, and is clipped at black and white,
+    none of which a scanner does (``RandomNoise`` is that simple stand-in).
+
+    Each chosen image draws a dose fraction d, uniform in ``doses``. The image
+    already carries ``base_sd`` HU of noise at full dose, so independent
+    correlated noise of SD ``base_sd * sqrt(1/d - 1)`` is added: the variances
+    add up to a total SD of ``base_sd / sqrt(d)`` (a quarter of the dose
+    doubles the noise), as ``rl.ct_physics.low_dose`` does for one dose. Each
+    channel (a CT phase) gets its own noise at the image's dose.
+
+    Args:
+        doses: (low, high) fractions of the standard dose, each in (0, 1]; one number: fixed.
+        base_sd: noise SD in HU the images already have at full dose (the phantoms: 12).
+        corr: grain of the noise in pixels (``rl.ct_physics.correlated_noise``; 0: white).
+        p: probability that an image is given a lower dose.
+
+    Call ``t(hu, generator=...)`` with a tensor in HU, (N, C, H, W) or (C, H, W);
+    the result is in HU too, same shape, on the same device.
+
+    Example:
+        >>> flat = torch.full((2, 1, 64, 64), 40.0)  # two flat images of soft tissue, no noise
+        >>> quarter = RandomDose(doses=(0.25, 0.25), base_sd=12.0, p=1.0)
+        >>> sd = float(quarter(flat, generator=make_generator(0)).std())  # 12 * sqrt(3) = 20.8
+        >>> 19.5 < sd < 22
+        True
+    """
+
+    doses: float | tuple[float, float] = (0.25, 1.0)
+    base_sd: float = 12.0
+    corr: float = 0.8
+    p: float = 0.5
+    label = "dose"
+
+    def __post_init__(self):
+        if not 0 <= self.p <= 1:
+            raise ValueError(f"RandomDose: p is a probability between 0 and 1, got {self.p}.")
+        fixed = isinstance(self.doses, (int, float))
+        low, high = (self.doses, self.doses) if fixed else _pair(self.doses, "dose")
+        if low <= 0 or high > 1:
+            raise ValueError(
+                f"RandomDose: doses are fractions of the standard dose in (0, 1], such as "
+                f"(0.25, 1.0), got {self.doses}."
+            )
+        if self.base_sd < 0:
+            raise ValueError(f"RandomDose: base_sd is a noise SD in HU, got {self.base_sd}.")
+        self.doses = (low, high)
+
+    def __call__(self, hu, *, generator: torch.Generator | None = None) -> Tensor:
+        x, single = _hu_batch(hu)
+        if self.p <= 0:
+            return x[0] if single else x
+        n = x.shape[0]
+        generator = _stream(generator, x.device)
+        chosen = _uniform(n, 0, 1, generator, x.device) < self.p  # (N,)
+        dose = _uniform(n, self.doses[0], self.doses[1], generator, x.device)  # (N,)
+        extra_sd = self.base_sd * torch.sqrt(1 / dose - 1)  # (N,) HU
+        extra_sd = torch.where(chosen, extra_sd, torch.zeros_like(extra_sd))
+        noise = correlated_noise(generator, tuple(x.shape), self.corr)  # (N, C, H, W), SD 1
+        out = x + extra_sd.view(n, 1, 1, 1).to(x.dtype) * noise.to(x.device, x.dtype)
+        return out[0] if single else out
+
+
 class Compose:
     """Apply radlab random transforms in order, passing the mask and the generator along.
 
@@ -785,15 +895,44 @@ class Compose:
 
 # ---------------------------------------------------------------- clinical safety
 
-KINDS = ("chest_xray", "ct", "mr", "ultrasound", "phantom")
+KINDS = ("chest_xray", "ct", "mr", "mr_map", "ultrasound", "phantom")
+# ct: CT in HU; phantom: the course's phantoms (abdominal CT in HU, the liver on the image left);
+# mr: conventional weighted MR (T1w, T2w, FLAIR); mr_map: quantitative MR maps (ADC, T1 or T2
+# map, proton-density fat fraction), whose pixel values are measurements.
 
 STRONG_KINDS = ("chest_xray", "mr", "ultrasound")  # kinds whose image size is not a measurement
 # largest in-plane rotation that still looks like an image the scanner could deliver
-MAX_DEGREES = {"chest_xray": 10, "ct": 15, "mr": 15, "ultrasound": 15, "phantom": 180}
+MAX_DEGREES = {
+    "chest_xray": 10,
+    "ct": 15,
+    "mr": 15,
+    "mr_map": 15,
+    "ultrasound": 15,
+    "phantom": 5,  # the phantom's patients all lie straight on the table
+}
 
 _SITUS = (
     "mirroring left-right puts the heart, aortic arch and stomach bubble on the wrong side "
     "(an image of dextrocardia / situs inversus), and a lesion labelled left becomes right"
+)
+_CT_MIRROR = (
+    "axial CT is shown in radiological convention (the patient's right, and so the liver, on "
+    "the image left); " + _SITUS + "."
+)
+_CT_UPSIDE_DOWN = (
+    "upside down the spine lies anterior and the patient supine becomes prone: dependent "
+    "changes (fluid levels, atelectasis) would point the wrong way."
+)
+_HU_CONTRAST = (
+    "Hounsfield units are a calibrated scale: a contrast stretch of x1.2 widens every "
+    "difference between tissues by 20 % and moves each density away from the image mean, so "
+    "the numbers that tell fat, fluid and soft tissue apart lose their meaning."
+)
+_HU_BRIGHTNESS = (
+    "Hounsfield units are a calibrated scale: an offset of 0.2 in the liver window (W 150) adds "
+    "30 HU and turns fluid (about 0-15 HU) into soft tissue, e.g. a simple cyst into a solid "
+    "lesion. (A shift of a few HU, as seen between tube voltages and scanners, can be defended; "
+    "offsets of tens of HU cannot.)"
 )
 UNSAFE: dict[str, dict[str, str]] = {
     "chest_xray": {
@@ -804,18 +943,14 @@ UNSAFE: dict[str, dict[str, str]] = {
         "that positioning never produces, so the network trains on images it will never see.",
     },
     "ct": {
-        "horizontal flip": "axial CT is shown in radiological convention (patient's left on the "
-        "image right); " + _SITUS + ".",
-        "vertical flip": "upside down the spine lies anterior and the patient supine becomes "
-        "prone: dependent changes (fluid levels, atelectasis) would point the wrong way.",
+        "horizontal flip": _CT_MIRROR,
+        "vertical flip": _CT_UPSIDE_DOWN,
         "large rotation": "the patient lies on the table: tilts beyond about "
         f"{MAX_DEGREES['ct']} degrees do not occur.",
-        "contrast": "Hounsfield units are an absolute scale: a stretched window changes what the "
-        "densities mean (fat, fluid and soft tissue are told apart by their HU).",
-        "brightness": "Hounsfield units are an absolute scale: an offset turns fluid (about 0 HU) "
-        "into soft tissue (about 40 HU), e.g. a simple cyst into a solid lesion.",
+        "contrast": _HU_CONTRAST,
+        "brightness": _HU_BRIGHTNESS,
     },
-    "mr": {
+    "mr": {  # weighted images: no absolute scale, so contrast and brightness are fine
         "horizontal flip": "laterality: "
         + _SITUS
         + " (allowed only where the label never depends on side).",
@@ -824,6 +959,18 @@ UNSAFE: dict[str, dict[str, str]] = {
         "large rotation": "head and body are positioned in a coil: tilts beyond about "
         f"{MAX_DEGREES['mr']} degrees do not occur.",
     },
+    "mr_map": {
+        "horizontal flip": "laterality: " + _SITUS + ".",
+        "vertical flip": "upside down no MR slice is ever displayed; the anatomy becomes "
+        "impossible.",
+        "large rotation": "head and body are positioned in a coil: tilts beyond about "
+        f"{MAX_DEGREES['mr_map']} degrees do not occur.",
+        "contrast": "a quantitative map (ADC, T1 or T2 map, fat fraction) stores a measurement "
+        "in physical units: stretching it changes the value read off a lesion, and so the "
+        "finding (restricted diffusion, iron, fat).",
+        "brightness": "a quantitative map stores a measurement: an offset changes it, e.g. a "
+        "liver fat fraction of 3 % (normal) read as 8 % (steatosis starts at about 5 %).",
+    },
     "ultrasound": {
         "vertical flip": "the transducer (skin, near field) is at the top: flipped, the posterior "
         "acoustic shadowing or enhancement behind a mass (a sign of malignancy or of a cyst) "
@@ -831,8 +978,15 @@ UNSAFE: dict[str, dict[str, str]] = {
         "large rotation": "the beam always enters from the top: tilts beyond about "
         f"{MAX_DEGREES['ultrasound']} degrees make shadows run sideways.",
     },
-    # synthetic shapes: no anatomy, no side, no absolute scale: every transform keeps the label
-    "phantom": {},
+    # the course's phantoms are abdominal CT in HU, liver on the image left: the CT rules hold
+    "phantom": {
+        "horizontal flip": _CT_MIRROR,
+        "vertical flip": _CT_UPSIDE_DOWN,
+        "large rotation": "the phantom's patients all lie straight on the table: tilts beyond "
+        f"about {MAX_DEGREES['phantom']} degrees show positions none of its images has.",
+        "contrast": _HU_CONTRAST,
+        "brightness": _HU_BRIGHTNESS,
+    },
 }
 
 
@@ -842,14 +996,22 @@ def default_augmentation(kind: str, *, strong: bool = False) -> Compose:
     - ``chest_xray``: small rotation and shift, exposure (contrast, brightness),
       mild noise. No mirroring (the heart would be on the right: dextrocardia),
       no upside-down film, no tilt beyond 10 degrees.
-    - ``ct``: small rotation and shift, noise (dose). No flips (laterality and
-      situs; prone vs supine), no contrast or brightness change (HU are absolute).
-    - ``mr``: small rotation and shift, contrast and brightness (MR has no
-      absolute scale), noise. No flips (laterality).
+    - ``ct``: small rotation and shift, noise. No flips (laterality and situs;
+      prone vs supine), no contrast or brightness change (HU are calibrated).
+      The noise is white noise in window units, a simplification; for noise
+      as a lower dose makes it, use ``RandomDose`` on the HU before the window.
+    - ``mr`` (conventional weighted images): small rotation and shift, contrast
+      and brightness (the signal has no absolute scale), noise. No flips
+      (laterality).
+    - ``mr_map`` (quantitative maps: ADC, T1 or T2 map, fat fraction): small
+      rotation and shift only; contrast or brightness would change the measurement.
     - ``ultrasound``: left-right mirroring (the probe can be held either way),
       small rotation and shift, gain (contrast, brightness), noise. No
       vertical flip (acoustic shadowing must stay behind the mass).
-    - ``phantom``: everything, including both flips and any angle.
+    - ``phantom`` (the course's abdominal CT phantoms, in HU): rotation of at
+      most 5 degrees, shift of up to 5 %, zoom 0.95-1.05 (a patient a little
+      larger or smaller). No flips, no contrast or brightness, and no noise in
+      window units: add noise with ``RandomDose`` on the HU, before the window.
 
     ``strong=True`` (images whose size on the image is not a measurement:
     ``chest_xray``, ``mr``, ``ultrasound``) adds a zoom of 0.85-1.15 (patient
@@ -867,7 +1029,8 @@ def default_augmentation(kind: str, *, strong: bool = False) -> Compose:
     if strong and kind not in STRONG_KINDS:
         raise ValueError(
             f"No strong augmentation for {kind!r}: a zoom would change sizes that are measured "
-            f"in mm (CT) or a phantom's ground truth. Strong pipelines: {', '.join(STRONG_KINDS)}."
+            f"in mm (CT), a measurement (MR maps) or a phantom's ground truth. Strong pipelines: "
+            f"{', '.join(STRONG_KINDS)}."
         )
     noise = RandomNoise(sd=(0.0, 0.03), p=0.5)
     if strong:
@@ -876,23 +1039,19 @@ def default_augmentation(kind: str, *, strong: bool = False) -> Compose:
         )
         contrast, brightness = RandomContrast((0.7, 1.3), p=0.8), RandomBrightness(0.15, p=0.8)
     else:
-        moves = RandomAffine(degrees=MAX_DEGREES[kind] if kind != "phantom" else 30, translate=0.05)
+        moves = RandomAffine(degrees=MAX_DEGREES[kind], translate=0.05)
         contrast, brightness = RandomContrast((0.8, 1.2), p=0.5), RandomBrightness(0.1, p=0.5)
+    if kind == "phantom":
+        moves = RandomAffine(degrees=MAX_DEGREES[kind], translate=0.05, scale=(0.95, 1.05))
     steps = {
         "chest_xray": [moves, contrast, brightness, noise],
         "ct": [moves, noise],
         "mr": [moves, contrast, brightness, noise]
         if strong
         else [moves, RandomContrast((0.7, 1.3), p=0.5), RandomBrightness(0.15, p=0.5), noise],
+        "mr_map": [moves],
         "ultrasound": [RandomFlip(p=0.5, horizontal=True), moves, contrast, brightness, noise],
-        "phantom": [
-            RandomFlip(p=0.5, horizontal=True),
-            RandomFlip(p=0.5, horizontal=False),
-            moves,
-            contrast,
-            brightness,
-            noise,
-        ],
+        "phantom": [moves],
     }[kind]
     return Compose(steps)
 
@@ -913,3 +1072,42 @@ def unsafe_steps(kind: str, pipeline: Compose | list[RandomTransform]) -> list[s
             keys.append("large rotation")
         found += [f"{t!r}: {UNSAFE[kind][k]}" for k in keys if k in UNSAFE[kind]]
     return found
+
+
+def _wait_for(device: torch.device) -> None:
+    """Let a GPU finish its queued work (it runs in the background); nothing to do on a CPU."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_per_batch(
+    step: Callable[[], object], *, repeats: int = 3, device: torch.device | str | None = None
+) -> float:
+    """Median wall time of one call of ``step()`` in milliseconds, after one warm-up call.
+
+    The warm-up call is not counted (the first call pays for setting things up).
+    On a GPU the clock waits for the GPU to finish, else it would stop too early.
+
+    Args:
+        step: a function without arguments, e.g. one that augments a batch.
+        repeats: timed calls; the median of them is returned.
+        device: where ``step`` computes (default: ``rl.config.device()``).
+
+    Example:
+        >>> time_per_batch(lambda: sum(range(1000)), repeats=2) >= 0
+        True
+    """
+    if repeats < 1:
+        raise ValueError(
+            f"time_per_batch: repeats is the number of timed calls, 1 or more, got {repeats}."
+        )
+    device = config.device() if device is None else torch.device(device)
+    step()  # warm-up
+    times = []
+    for _ in range(repeats):
+        _wait_for(device)
+        start = time.perf_counter()
+        step()
+        _wait_for(device)
+        times.append((time.perf_counter() - start) * 1000)
+    return float(np.median(times))

@@ -1,17 +1,22 @@
 """Interactive viewers for the lessons: thin ipywidgets wrappers over ``radlab.plot``.
 
-- ``window_viewer(hu)``: window/level with presets, and how much of the image
-  each window turns pure black or pure white.
+- ``window_viewer(hu)``: window/level used like a PACS: drag on the image
+  (left/right = width, up/down = level; ``drag_window`` does the arithmetic),
+  type exact values, or pick a preset; and how much of the image the window
+  turns pure black or pure white.
 - ``augment_explorer(image, mask=...)``: rotation, shift, noise, contrast and
   brightness, image and mask moved together, plus a seeded random draw.
 - ``conv_playground(image)``: a 3x3 kernel, stride and padding, and the output
   size they give.
 
-Each returns an ipywidgets container (standard ipywidgets 8 widgets only, no
-custom front-end code) carrying a CSS class (``radlab-window-viewer``,
-``radlab-augment-explorer``, ``radlab-conv-playground``) and a
-``controls`` dict of its sliders, buttons, pictures and read-out, so code and
-tests can drive it: ``viewer.controls["level"].value = 60``.
+Each returns an ipywidgets container carrying a CSS class
+(``radlab-window-viewer``, ``radlab-augment-explorer``,
+``radlab-conv-playground``) and a ``controls`` dict of its sliders, boxes,
+buttons, pictures and read-out, so code and tests can drive it:
+``viewer.controls["level"].value = 60``. All are standard ipywidgets 8
+widgets except the window viewer's picture, a small ``anywidget`` whose few
+lines of JavaScript (``_PICTURE_JS``) only show the PNG and report mouse drags;
+Python works out every window and draws every picture.
 
 Without a live kernel a widget cannot react. Three things keep a lesson
 readable then:
@@ -21,9 +26,9 @@ readable then:
    ``rl.plot.conv_figure``), so the point is made without any widget. The
    widgets compute with the same functions (``rl.plot.window_stats``,
    ``rl.transforms.preview``, ``rl.models.convolve``).
-2. The pictures are ordinary ``Image`` widgets holding PNG bytes; a notebook
-   saved with its widget state (JupyterLab: Settings > Save Widget State
-   Automatically) shows the last picture and read-out.
+2. The pictures hold PNG bytes in their ``value``; a notebook saved with its
+   widget state (JupyterLab: Settings > Save Widget State Automatically) shows
+   the last picture and read-out.
 3. The container's display data also holds its picture as ``image/png`` at
    the moment it was shown, so viewers that cannot render widgets at all
    (nbconvert without widget state, GitHub) show that picture instead.
@@ -33,14 +38,17 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 
+import anywidget
 import ipywidgets as W
 import numpy as np
+import traitlets
 
 from . import config, dicom, models, plot, transforms
 from .config import to_slice
 
-__all__ = ["window_viewer", "augment_explorer", "conv_playground"]
+__all__ = ["window_viewer", "augment_explorer", "conv_playground", "drag_window", "window_limits"]
 
 PICTURE_SIZE = 256  # pixels on the longer side: quick to encode, small in a saved notebook
 
@@ -72,6 +80,277 @@ def _readout(text: str = "") -> W.HTML:
 
 # ------------------------------------------------------------ window / level --
 
+VIEWER_SIZE = 512  # screen pixels on the longer side of the window viewer's picture
+HU_PER_PIXEL = 2.0  # a drag on the picture moves the level or width this many HU per screen pixel
+FINE_HU_PER_PIXEL = 0.5  # the same with Shift held: for narrow windows such as the brain's
+SLIDER_WIDTH = "520px"  # long sliders (about 8 HU of level per pixel); boxes and drags are finer
+
+DRAG_HELP = (
+    "Drag on the image as on a PACS: left/right changes the width (right = wider, flatter "
+    "contrast), up/down changes the level (down = higher, darker image); "
+    f"{HU_PER_PIXEL:g} HU per screen pixel, {FINE_HU_PER_PIXEL:g} HU with Shift held. "
+    "Boxes: type a value and press Enter, or use the arrow keys (1 HU)."
+)
+
+
+def window_limits() -> dict[str, tuple[int, int]]:
+    """The range of the viewer's level and width, in HU: wide enough for every preset."""
+    levels = [int(w.level) for w in dicom.WINDOWS.values()]
+    widths = [int(w.width) for w in dicom.WINDOWS.values()]
+    return {
+        "level": (min(-1200, *levels), max(2000, *levels)),
+        "width": (1, max(4000, *widths)),  # a window is at least 1 HU wide
+    }
+
+
+def _whole_hu(value: float, low: int, high: int) -> int:
+    """Round to whole HU (halves upwards, the same on both sides of zero), kept in [low, high]."""
+    return min(high, max(low, math.floor(value + 0.5)))
+
+
+def drag_window(
+    level: float, width: float, dx: float, dy: float, *, fine: bool = False
+) -> tuple[int, int]:
+    """The window after a drag of (dx, dy) screen pixels on the picture, as on most PACS.
+
+    Horizontal is width: dragging right by ``dx`` pixels widens the window by
+    ``dx * HU_PER_PIXEL`` HU (flatter contrast), dragging left narrows it. Vertical
+    is level: dragging down by ``dy`` pixels (screen y grows downwards) raises the
+    level by ``dy * HU_PER_PIXEL`` HU, which darkens the image; dragging up lowers
+    it. With ``fine=True`` (Shift held) the rate is ``FINE_HU_PER_PIXEL``.
+
+    Args:
+        level, width: the window when the drag began, in HU.
+        dx, dy: how far the mouse has moved since then, in screen pixels.
+        fine: the slow rate, for narrow windows.
+
+    Returns:
+        (level, width) in whole HU, inside ``window_limits()``; the width is never below 1.
+    """
+    rate = FINE_HU_PER_PIXEL if fine else HU_PER_PIXEL
+    limits = window_limits()
+    new_level = _whole_hu(level + dy * rate, *limits["level"])
+    new_width = _whole_hu(width + dx * rate, *limits["width"])
+    return new_level, new_width
+
+
+class _DragFollower:
+    """Turns the front end's drag positions into windows, one drag at a time.
+
+    The front end sends, for each drag, an id and the offset (dx, dy) from where
+    the button went down. A new id starts from the window shown at that moment.
+    Pressing or releasing Shift in the middle of a drag changes the rate, so the
+    drag goes on from the current window and position instead of jumping.
+    """
+
+    def __init__(self):
+        self.drag_id = None
+        self.fine = False
+        self.start = (0, 1)  # the window (level, width) the current stretch began from
+        self.origin = (0.0, 0.0)  # the offset (dx, dy) where that stretch began
+        self.last = (0.0, 0.0)  # the offset of the previous position
+
+    def move(self, drag_id, dx: float, dy: float, fine: bool, current: tuple[int, int]):
+        """The window for this position; ``current`` is the (level, width) shown now."""
+        if drag_id != self.drag_id:  # the button went down again: a new drag
+            self.drag_id, self.fine = drag_id, fine
+            self.start, self.origin = current, (0.0, 0.0)
+        elif fine != self.fine:  # Shift changed: carry on from here at the other rate
+            self.fine = fine
+            self.start, self.origin = current, self.last
+        self.last = (dx, dy)
+        moved_x = dx - self.origin[0]
+        moved_y = dy - self.origin[1]
+        return drag_window(self.start[0], self.start[1], moved_x, moved_y, fine=fine)
+
+
+# The picture's front end (JavaScript, run by anywidget in the browser). It shows
+# the PNG bytes from Python, writes "W ... L ..." in the image's corner as a PACS
+# does, and reports mouse drags on the image to Python, which works out the new
+# window with drag_window() and redraws. One position is in flight at a time: the
+# next is sent when Python answers "drawn", and positions that are out of date by
+# then are dropped (never a drag's last one), so a slow kernel never falls behind.
+_PICTURE_JS = """
+const ANSWER_WAIT_MS = 1000;  // no answer by then (kernel busy or gone): send the next anyway
+
+function render({ model, el }) {
+  const frame = document.createElement("div");
+  frame.className = "radlab-wl-frame";
+  const img = document.createElement("img");
+  img.className = "radlab-wl-picture";
+  img.alt = "the image in the current window";
+  img.draggable = false;
+  const overlay = document.createElement("div");
+  overlay.className = "radlab-wl-overlay";
+  frame.append(img, overlay);
+  el.append(frame);
+
+  let url = null;
+  function showPicture() {
+    const data = model.get("value");
+    if (!data || data.byteLength === 0) return;
+    const bytes = ArrayBuffer.isView(data)
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : new Uint8Array(data);
+    const old = url;
+    url = URL.createObjectURL(new Blob([bytes], { type: "image/png" }));
+    img.src = url;
+    if (old) setTimeout(() => URL.revokeObjectURL(old), 2000);  // let readers of the old one finish
+  }
+  function showWindow() {
+    overlay.textContent = `W ${model.get("width")}  L ${model.get("level")}`;
+  }
+  function showSize() {
+    frame.style.width = `${model.get("display_width")}px`;
+  }
+
+  let drag = null;  // while the button is held: the drag's id, the pointer, where it went down
+  let pending = [];  // positions not sent yet: at most the latest move, plus any drag's last one
+  let waiting = false;  // a position was sent and Python has not answered yet
+  let waitTimer = null;
+
+  function sendNext() {
+    if (waiting || pending.length === 0) return;
+    model.send(pending.shift());
+    waiting = true;
+    clearTimeout(waitTimer);
+    waitTimer = setTimeout(answered, ANSWER_WAIT_MS);
+  }
+  function answered() {
+    waiting = false;
+    clearTimeout(waitTimer);
+    sendNext();
+  }
+  function onMessage(msg) {
+    if (msg && msg.event === "drawn") answered();
+  }
+  function queue(event, last) {
+    const position = {
+      event: "drag",
+      id: drag.id,
+      dx: event.clientX - drag.x,
+      dy: event.clientY - drag.y,
+      fine: event.shiftKey,
+      last,
+    };
+    const previous = pending[pending.length - 1];
+    if (previous && previous.id === position.id && !previous.last) pending.pop();  // outdated
+    pending.push(position);
+    sendNext();
+  }
+  function onDown(event) {
+    if (event.button !== 0) return;  // the left button only
+    event.preventDefault();  // no text selection, no dragging of the picture itself
+    const id = `${Date.now()}-${Math.random()}`;
+    drag = { id, pointer: event.pointerId, x: event.clientX, y: event.clientY };
+    try {
+      frame.setPointerCapture(event.pointerId);  // the drag goes on outside the picture
+    } catch (error) {
+      // no capture: the drag still works while the mouse stays on the picture
+    }
+    frame.classList.add("radlab-wl-dragging");
+  }
+  function onMove(event) {
+    if (drag && event.pointerId === drag.pointer) queue(event, false);
+  }
+  function onStop(event) {
+    if (!drag || event.pointerId !== drag.pointer) return;
+    if (event.type === "pointerup") queue(event, true);  // the last position always goes
+    drag = null;
+    frame.classList.remove("radlab-wl-dragging");
+  }
+
+  frame.addEventListener("pointerdown", onDown);
+  frame.addEventListener("pointermove", onMove);
+  frame.addEventListener("pointerup", onStop);
+  frame.addEventListener("pointercancel", onStop);
+  frame.addEventListener("lostpointercapture", onStop);
+  model.on("msg:custom", onMessage);
+  model.on("change:value", showPicture);
+  model.on("change:level", showWindow);
+  model.on("change:width", showWindow);
+  model.on("change:display_width", showSize);
+  showPicture();
+  showWindow();
+  showSize();
+  return () => {
+    clearTimeout(waitTimer);
+    if (url) URL.revokeObjectURL(url);
+  };
+}
+
+export default { render };
+"""
+
+_PICTURE_CSS = """
+.radlab-wl-frame {
+  position: relative;
+  max-width: 100%;
+  background: #000;
+  line-height: 0;
+  cursor: move;
+  touch-action: none;
+  user-select: none;
+}
+.radlab-wl-frame.radlab-wl-dragging { cursor: grabbing; }
+.radlab-wl-picture {
+  display: block;
+  width: 100%;
+  height: auto;
+  image-rendering: auto;
+  pointer-events: none;
+}
+.radlab-wl-overlay {
+  position: absolute;
+  left: 8px;
+  bottom: 8px;
+  color: #fff;
+  font: 14px/1.2 monospace;
+  text-shadow: 0 0 3px #000, 0 0 3px #000;
+  pointer-events: none;
+}
+"""
+
+
+class WindowPicture(anywidget.AnyWidget):
+    """The window viewer's picture: drawn ``display_width`` screen pixels wide (smoothly
+    scaled by the browser), "W ... L ..." written in its corner, and mouse drags on it
+    reported to Python (see ``drag_window`` for the directions and rates).
+
+    ``value`` holds the PNG bytes, as in an ``ipywidgets.Image``.
+    """
+
+    _esm = _PICTURE_JS
+    _css = _PICTURE_CSS
+    value = traitlets.Bytes(b"").tag(sync=True)
+    level = traitlets.Int(0).tag(sync=True)
+    width = traitlets.Int(1).tag(sync=True)
+    display_width = traitlets.Int(VIEWER_SIZE).tag(sync=True)
+
+    def __init__(self, **traits):
+        super().__init__(**traits)
+        self._on_drag = None
+        self.on_msg(self._receive)
+
+    def on_drag(self, handler) -> None:
+        """Call ``handler(drag_id, dx, dy, fine)`` for each drag position from the browser."""
+        self._on_drag = handler
+
+    def _receive(self, _widget, content, _buffers) -> None:
+        """One message from the browser: a drag position. Answered "drawn" once handled."""
+        if not isinstance(content, dict) or content.get("event") != "drag":
+            return
+        try:
+            drag_id = str(content["id"])
+            dx, dy = float(content["dx"]), float(content["dy"])
+            fine = bool(content.get("fine", False))
+            if self._on_drag is not None and math.isfinite(dx) and math.isfinite(dy):
+                self._on_drag(drag_id, dx, dy, fine)
+        except (KeyError, TypeError, ValueError):
+            pass  # a malformed message moves nothing
+        finally:
+            self.send({"event": "drawn"})  # the browser may send the next position
+
 
 def _window_text(level: int, width: int, stats: dict) -> str:
     return (
@@ -80,70 +359,141 @@ def _window_text(level: int, width: int, stats: dict) -> str:
     )
 
 
-def _window_sliders(start: dicom.Window) -> tuple[W.Dropdown, W.IntSlider, W.IntSlider]:
-    """The preset menu and the level and width sliders, set to the starting window."""
-    levels = [int(w.level) for w in dicom.WINDOWS.values()]
-    widths = [int(w.width) for w in dicom.WINDOWS.values()]
+def _window_controls(start: dicom.Window) -> dict[str, W.Widget]:
+    """The preset menu, long level and width sliders, and number boxes tied to the sliders."""
+    limits = window_limits()
     menu = W.Dropdown(
         options=[(str(w), name) for name, w in dicom.WINDOWS.items()],  # "brain W 80 / L 40"
         value=start.name if start.name in dicom.WINDOWS else None,
         description="preset",
+        style={"description_width": "80px"},
     )
-    level = W.IntSlider(
-        value=int(start.level),
-        min=min(-1200, *levels),
-        max=max(2000, *levels),
-        description="level (HU)",
+    reset = W.Button(
+        description="Reset",
+        icon="undo",
+        tooltip="back to the starting window",
+        layout=W.Layout(width="max-content"),
     )
-    width = W.IntSlider(
-        value=int(start.width), min=1, max=max(4000, *widths), description="width (HU)"
-    )
-    return menu, level, width
+    controls = {"preset": menu, "reset": reset}
+    starts = {"level": int(start.level), "width": int(start.width)}
+    for name in ("level", "width"):
+        low, high = limits[name]
+        slider = W.IntSlider(
+            value=starts[name],
+            min=low,
+            max=high,
+            step=1,
+            description=f"{name} (HU)",
+            readout=False,  # the box beside it shows the value, and takes typing
+            layout=W.Layout(width=SLIDER_WIDTH),
+            style={"description_width": "80px"},
+        )
+        box = W.BoundedIntText(
+            value=starts[name],
+            min=low,
+            max=high,
+            step=1,
+            continuous_update=True,  # arrow keys in the box redraw at once, not after Enter
+            layout=W.Layout(width="90px"),
+        )
+        box.add_class(f"radlab-{name}-box")
+        W.link((slider, "value"), (box, "value"))  # either one moves the other
+        controls[name] = slider
+        controls[f"{name}_box"] = box
+    return controls
+
+
+def _picture_sizes(shape: tuple[int, int]) -> tuple[int, int]:
+    """For the window viewer: (PNG pixels on the longer side, width on screen in pixels).
+
+    The PNG keeps the image's own resolution up to ``VIEWER_SIZE`` (no pixels
+    invented, a large image made lighter); the browser scales it smoothly so that
+    its longer side is ``VIEWER_SIZE`` screen pixels.
+    """
+    rows, columns = shape
+    longer = max(rows, columns)
+    return min(longer, VIEWER_SIZE), round(VIEWER_SIZE * columns / longer)
 
 
 def window_viewer(hu, *, preset: str | dicom.Window = "brain", title: str = "") -> W.VBox:
-    """Window/level viewer: preset menu, level and width sliders, picture and clipping read-out.
+    """Window/level viewer, used like a PACS: drag on the image, or type, or pick a preset.
+
+    Dragging on the image with the left button changes the window as on most
+    PACS: left/right is the width (right widens it: flatter contrast), up/down is
+    the level (down raises it: darker image), 2 HU per screen pixel, 0.5 HU with
+    Shift held (``drag_window`` does the arithmetic). The picture is 512 screen
+    pixels on its longer side with the current W and L in its corner; below it a
+    line says how much of the image the window shows pure black or pure white.
+    Long sliders with number boxes (type a value and press Enter; arrow keys move
+    1 HU) and the preset menu set the window exactly; Reset goes back to the start.
 
     Args:
         hu: one 2D image in Hounsfield units, (H, W) or (1, H, W), array or tensor.
         preset: the window to start from, a name in ``rl.WINDOWS`` or a ``Window``.
-        title: a line shown above the controls.
+        title: a line shown above the picture.
     """
     start = dicom.resolve_window(preset=preset)  # an unknown name: the closest is suggested
     array = to_slice(hu, "HU image")  # copied to the CPU once, not at every redraw
-    menu, level, width = _window_sliders(start)
-    picture, readout = _picture(b""), _readout()
-    busy = [False]  # set while a preset moves both sliders, so the picture is drawn once
+    controls = _window_controls(start)
+    menu, level, width = controls["preset"], controls["level"], controls["width"]
+    png_size, screen_width = _picture_sizes(array.shape)
+    picture = WindowPicture(display_width=screen_width)
+    readout, help_line = _readout(), W.HTML(html.escape(DRAG_HELP))
+    help_line.add_class("radlab-hint")
+    follower = _DragFollower()
+    busy = [False]  # set while both sliders move together, so the picture is drawn once
 
     def draw(_=None):
         if busy[0]:
             return
         named = dicom.WINDOWS.get(menu.value)
         if named is not None and (int(named.level), int(named.width)) != (level.value, width.value):
-            menu.value = None  # the sliders left the preset: the menu no longer names it
-        shown = {"level": level.value, "width": width.value}
-        picture.value = plot.image_png(array, **shown, size=PICTURE_SIZE)
-        readout.value = _window_text(level.value, width.value, plot.window_stats(array, **shown))
+            menu.value = None  # the window left the preset: the menu no longer names it
+        png = plot.image_png(array, level=level.value, width=width.value, size=png_size)
+        stats = plot.window_stats(array, level=level.value, width=width.value)
+        with picture.hold_sync():  # picture and corner text reach the browser together
+            picture.value = png
+            picture.level, picture.width = level.value, width.value
+        readout.value = _window_text(level.value, width.value, stats)
 
-    def choose(change):
-        if change["new"] is None:
+    def set_window(new_level: int, new_width: int):
+        if (new_level, new_width) == (level.value, width.value):
             return
-        named = dicom.WINDOWS[change["new"]]
         busy[0] = True
         try:
-            level.value, width.value = int(named.level), int(named.width)
+            level.value, width.value = new_level, new_width
         finally:
             busy[0] = False
         draw()
 
+    def choose(change):
+        if change["new"] is not None:
+            named = dicom.WINDOWS[change["new"]]
+            set_window(int(named.level), int(named.width))
+
+    def follow(drag_id, dx, dy, fine):
+        current = (level.value, width.value)
+        set_window(*follower.move(drag_id, dx, dy, fine, current))
+
+    def back_to_start(_=None):
+        set_window(int(start.level), int(start.width))
+        if start.name in dicom.WINDOWS:
+            menu.value = start.name
+
     menu.observe(choose, names="value")
     level.observe(draw, names="value")
     width.observe(draw, names="value")
+    picture.on_drag(follow)
+    controls["reset"].on_click(back_to_start)
     draw()
     header = [W.HTML(f"<b>{html.escape(title)}</b>")] if title else []
-    controls = {"preset": menu, "level": level, "width": width}
+    rows_of_controls = [
+        W.HBox([menu, controls["reset"]]),
+        W.HBox([level, controls["level_box"]]),
+        W.HBox([width, controls["width_box"]]),
+    ]
     return _Panel(
-        [*header, menu, level, width, picture, readout],
+        [*header, picture, readout, help_line, *rows_of_controls],
         css_class="radlab-window-viewer",
         controls={**controls, "picture": picture, "readout": readout},
         picture=picture,

@@ -193,3 +193,64 @@ def test_as_kernel_reads_names_and_numbers_and_explains_errors():
         models.convolve(np.zeros((5, 5)), "emboss")
     with pytest.raises(ValueError, match="square"):
         models.as_kernel(np.ones((3, 2)))
+
+
+# ---------------------------------------------------------------- a model as a table --
+
+
+@pytest.mark.parametrize(
+    "build, shape",
+    [
+        (lambda: models.small_cnn(width=8, dropout=0.5), (1, 28, 28)),
+        (lambda: models.small_cnn(in_channels=3, num_classes=5, batchnorm=False), (3, 64, 64)),
+        (lambda: models.resnet_small(width=8), (1, 28, 28)),
+    ],
+)
+def test_layer_table_totals_match_torch_and_shapes_match_a_forward_pass(build, shape):
+    net = build()
+    rows = models.layer_table(net, shape)
+    assert rows[0] == models.LayerRow("input", "image", shape, 0)
+    assert sum(row.parameters for row in rows) == sum(p.numel() for p in net.parameters())
+    assert sum(row.parameters for row in rows) == models.count_parameters(net)
+    assert rows[-1].shape == net.eval()(torch.zeros(2, *shape)).shape[1:]
+
+
+def test_layer_table_rows_are_the_shapes_of_a_real_forward_pass():
+    net = models.small_cnn(width=8)
+    rows = {row.name: row for row in models.layer_table(net, (1, 28, 28))}
+    x = torch.randn(2, 1, 28, 28)
+    with torch.no_grad():
+        for block in ("block1", "block2", "block3"):
+            for name, layer in getattr(net, block).named_children():
+                x = layer(x)
+                assert rows[f"{block}.{name}"].shape == tuple(x.shape[1:])
+    assert rows["block1.conv"].layer == "conv 3x3, 1->8"
+    assert rows["block1.conv"].parameters == 3 * 3 * 1 * 8  # no bias: batch norm shifts
+    assert rows["block1.bn"].parameters == 2 * 8  # a scale and a shift per channel
+    assert rows["block1.pool"] == ("block1.pool", "max pool 2x2", (8, 14, 14), 0)
+    assert rows["fc"].parameters == 32 * 2 + 2 and rows["fc"].shape == (2,)
+    assert [rows[n].layer for n in ("gap", "flatten", "dropout")] == [
+        "global average pool",
+        "flatten",
+        "dropout p=0",
+    ]
+
+
+def test_layer_table_changes_nothing_in_the_model():
+    net = models.small_cnn(width=4).train()
+    net.block2.bn.eval()  # a mixed state, as in fine-tuning with frozen statistics
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    models.layer_table(net, (1, 16, 16))
+    after = net.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # running averages untouched
+    assert net.training and net.block1.bn.training and not net.block2.bn.training
+    assert not net.block1.conv._forward_hooks  # no hook left behind
+
+
+def test_layer_table_counts_a_shared_layer_once_and_explains_a_wrong_shape():
+    conv = nn.Conv2d(2, 2, 3, padding=1)
+    net = nn.Sequential(conv, nn.ReLU(), conv)  # the same layer used twice
+    rows = models.layer_table(net, (2, 8, 8))
+    assert [row.parameters for row in rows] == [0, 2 * 2 * 9 + 2, 0, 0]
+    with pytest.raises(ValueError, match="without the batch axis"):
+        models.layer_table(net, (4, 2, 8, 8))

@@ -121,6 +121,7 @@ def test_every_figure_is_small_closed_and_returned(phantom):
         ),
         plot.conv_figure(image, "Laplacian", stride=2, padding=1),
         plot.conv_figure(image, np.ones((5, 5)) / 25),
+        plot.architecture(rl.models.small_cnn(width=16, dropout=0.5), (1, 28, 28)),
         plot.learning_curves(history, metrics=("loss", "auc")),
         plot.learning_curves({"SGD": history, "Adam": history}, metrics=("loss", "auc")),
         plot.learning_curves([history, history], title="two seeds"),
@@ -334,3 +335,26 @@ def test_import_changes_nothing_global():
     assert plt.get_fignums() == []
     modules = {v.__name__ for v in vars(plot).values() if isinstance(v, types.ModuleType)}
     assert "matplotlib.pyplot" not in modules  # pyplot is imported only when a figure is made
+
+
+# -------------------------------------------------------------------- architecture --
+
+
+def test_architecture_draws_one_labelled_box_per_layer():
+    net = rl.models.small_cnn(width=16, dropout=0.5)
+    rows = rl.models.layer_table(net, (1, 28, 28))
+    fig = plot.architecture(net, (1, 28, 28))
+    ax = fig.axes[0]
+    boxes = [patch for patch in ax.patches if patch.get_gid() == "layer"]
+    assert len(boxes) == len(rows) == 17  # the input and 16 layers
+    heights = [box.get_height() for box in boxes]
+    assert heights[0] == heights[1] == pytest.approx(1.0)  # 28 x 28, as the input
+    assert heights[4] == pytest.approx(0.5)  # after the first max pooling: 14 x 14
+    assert boxes[2].get_width() > boxes[0].get_width()  # 16 channels: wider than 1
+    texts = [t.get_text() for t in ax.texts]
+    assert "16x28x28" in texts and "16x14x14" in texts and "2" in texts
+    assert "4,608" in texts  # block2's convolution: 3 * 3 * 16 * 32
+    assert {"block1", "block2", "block3"} <= set(texts)
+    total = rl.models.count_parameters(net)
+    assert fig.get_suptitle().startswith(f"16 layers, {total:,} parameters")
+    assert fig.get_figwidth() * fig.dpi < 1000  # fits a notebook's width without shrinking

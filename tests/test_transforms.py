@@ -442,3 +442,92 @@ def test_preview_asks_for_a_windowed_image(slice_and_lesion):
     image, _ = slice_and_lesion
     with pytest.raises(ValueError, match="Window them first"):
         T.preview(image * 1000 - 1000)  # Hounsfield units, even with nothing to change
+
+
+# ---------------------------------------------------------------- CT-safe phantom, MR maps
+
+
+def test_phantom_default_is_ct_safe():
+    """The phantoms are abdominal CT in HU: no flip, no intensity step, a few degrees at most."""
+    pipeline = T.default_augmentation("phantom")
+    labels = [t.label for t in pipeline]
+    assert labels == ["rotation and shift"]
+    (moves,) = list(pipeline)
+    assert moves.degrees <= 5 and moves.scale == (0.95, 1.05)
+    photo_style = [
+        T.RandomFlip(p=0.5),
+        T.RandomFlip(p=0.5, horizontal=False),
+        T.RandomAffine(30, translate=0.1),
+        T.RandomContrast((0.8, 1.2)),
+        T.RandomBrightness(0.1),
+    ]
+    found = T.unsafe_steps("phantom", photo_style)
+    assert len(found) == 5
+    assert "liver" in found[0] and "Hounsfield" in found[-1]
+
+
+def test_quantitative_mr_maps_refuse_intensity_changes_weighted_mr_keeps_them():
+    intensity = [T.RandomContrast((0.8, 1.2)), T.RandomBrightness(0.1)]
+    assert T.unsafe_steps("mr", intensity) == []
+    assert len(T.unsafe_steps("mr_map", intensity)) == 2
+    assert [t.label for t in T.default_augmentation("mr_map")] == ["rotation and shift"]
+    with pytest.raises(ValueError, match="strong"):
+        T.default_augmentation("mr_map", strong=True)
+
+
+# ---------------------------------------------------------------- dose noise in HU
+
+
+@pytest.mark.parametrize("dose", [0.5, 0.25, 0.1])
+def test_random_dose_sd_grows_as_one_over_sqrt_dose(dose):
+    """On top of 12 HU of full-dose noise, the total SD becomes 12 / sqrt(dose)."""
+    from radlab import ct_physics
+
+    full = ct_physics.add_ct_noise(torch.full((8, 1, 64, 64), 40.0), sd=12.0, seed=1)
+    out = T.RandomDose(doses=dose, base_sd=12.0, p=1.0)(full, generator=_gen(2))
+    assert float(out.std()) == pytest.approx(12.0 / dose**0.5, rel=0.05)
+    assert float(out.mean()) == pytest.approx(40.0, abs=1.0)  # noise, not a shift in HU
+
+
+def test_random_dose_draws_per_image_and_repeats_with_the_seed():
+    flat = torch.full((16, 2, 32, 32), 40.0)  # soft tissue, HU
+    t = T.RandomDose(doses=(0.1, 1.0), p=1.0)
+    out = t(flat, generator=_gen(0))
+    per_image = out.std(dim=(1, 2, 3))
+    assert float(per_image.max() - per_image.min()) > 5  # each image its own dose
+    assert torch.equal(out, t(flat, generator=_gen(0)))
+    assert not torch.equal(out[:, 0], out[:, 1])  # each phase its own noise
+    assert torch.equal(T.RandomDose(p=0.0)(flat), flat)
+    some = T.RandomDose(doses=0.25, p=0.5)(flat, generator=_gen(3))
+    untouched = ((some - 40.0).abs().amax(dim=(1, 2, 3)) == 0).sum()
+    assert 0 < int(untouched) < 16  # about half kept their full dose
+    assert T.RandomDose(p=1.0)(flat[0], generator=_gen(0)).shape == flat[0].shape
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_random_dose_runs_on_the_device_of_the_batch(device):
+    hu = torch.full((4, 1, 16, 16), -1000.0, device=device)
+    out = T.RandomDose(p=1.0)(hu, generator=_gen(0, device))
+    assert out.device.type == device and out.shape == hu.shape and out.dtype == hu.dtype
+
+
+def test_random_dose_asks_for_hu_and_fractions():
+    with pytest.raises(ValueError, match="before the window"):
+        T.RandomDose()(torch.rand(2, 1, 8, 8))
+    with pytest.raises(ValueError, match="fractions"):
+        T.RandomDose(doses=(0.25, 2.0))
+    with pytest.raises(ValueError, match="fractions"):
+        T.RandomDose(doses=0.0)
+    with pytest.raises(ValueError, match="probability"):
+        T.RandomDose(p=2.0)
+
+
+# ---------------------------------------------------------------- timing
+
+
+def test_time_per_batch_warms_up_once_and_returns_the_median():
+    calls = []
+    ms = T.time_per_batch(lambda: calls.append(1), repeats=4, device="cpu")
+    assert len(calls) == 5 and isinstance(ms, float) and ms >= 0
+    with pytest.raises(ValueError, match="repeats"):
+        T.time_per_batch(lambda: None, repeats=0)

@@ -16,6 +16,7 @@ a screenshot of each widget after its checks.)
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import os
@@ -210,8 +211,8 @@ PNG_DIGEST_JS = """async (img) => {
 
 
 def _picture(widget) -> str:
-    """SHA-256 of the PNG bytes behind the widget's last <img> (the picture that reacts)."""
-    image = widget.locator("img.widget-image").last
+    """SHA-256 of the PNG bytes behind the widget's last picture (the one that reacts)."""
+    image = widget.locator("img.widget-image, img.radlab-wl-picture").last
     expect(image).to_have_attribute("src", re.compile(r"\S"), timeout=STEP_MS)
     return image.evaluate(PNG_DIGEST_JS)
 
@@ -307,23 +308,86 @@ def page(browser):
 # ----------------------------------------------------------- widget checks --
 
 
+def _window(text: str) -> tuple[float, float]:
+    """(level, width) from a text holding "W <width>" and "L <level>"."""
+    return _number_after(text, "L"), _number_after(text, "W")
+
+
+def _drag(page, start: tuple[float, float], offset: tuple[float, float], fine=False) -> None:
+    """Press the left button at ``start`` (page pixels), move by ``offset`` in steps, release."""
+    x, y = start
+    if fine:
+        page.keyboard.down("Shift")
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + offset[0], y + offset[1], steps=8)
+    page.mouse.up()
+    if fine:
+        page.keyboard.up("Shift")
+
+
 def _check_window_viewer(page) -> None:
+    from radlab.widgets import FINE_HU_PER_PIXEL, HU_PER_PIXEL
+
     viewer = page.locator(".radlab-window-viewer").first
     viewer.wait_for(state="attached", timeout=STEP_MS)
-    viewer.scroll_into_view_if_needed()
-    picture, text = _picture(viewer), _readout(viewer)
-    level = _number_after(text, "L")
-    slider_value = float(_press(viewer, 0, "ArrowRight", 5))  # the level slider, one HU per key
-    assert slider_value == level + 5, (
-        f"level slider went from {level} to {slider_value} on 5 x ArrowRight"
-    )
-    _until(
-        lambda: _number_after(_readout(viewer), "L") == slider_value,
-        f"the window read-out to print L {slider_value:g} (it says {_readout(viewer)!r})",
-    )
-    picture = _changed(
-        lambda: _picture(viewer), picture, "windowed picture after moving the level slider"
-    )
+    frame = viewer.locator(".radlab-wl-frame")
+    frame.scroll_into_view_if_needed()
+    overlay = viewer.locator(".radlab-wl-overlay")
+    level_box = viewer.locator(".radlab-level-box input")
+
+    def shows(level: float, width: float, what: str) -> None:
+        """Wait until the read-out, the picture's corner and the boxes all give this window."""
+        _until(
+            lambda: (
+                _window(_readout(viewer)) == (level, width)
+                and _window(overlay.inner_text()) == (level, width)
+                and float(level_box.input_value()) == level
+            ),
+            f"the viewer to show L {level:g} / W {width:g} {what} (read-out "
+            f"{_readout(viewer)!r}, corner {overlay.inner_text()!r})",
+        )
+
+    picture = _picture(viewer)
+    level, width = _window(_readout(viewer))
+    shows(level, width, "at the start")
+    box = frame.bounding_box()
+    assert box["width"] >= 500, f"the picture is {box['width']:.0f} px wide on screen, not ~512"
+
+    # the level slider takes arrow keys, one HU a press
+    handle = viewer.locator(".widget-slider").nth(0).locator(".noUi-handle")
+    handle.focus()
+    for _ in range(5):
+        handle.press("ArrowRight")
+    level += 5
+    shows(level, width, "after 5 x ArrowRight on the level slider")
+    picture = _changed(lambda: _picture(viewer), picture, "picture after the level slider")
+
+    # drag on the picture: 30 px right widens, 20 px up lowers the level
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    _drag(page, centre, (30, -20))
+    level, width = level - 20 * HU_PER_PIXEL, width + 30 * HU_PER_PIXEL
+    shows(level, width, "after a drag of 30 px right and 20 px up")
+    picture = _changed(lambda: _picture(viewer), picture, "picture after a drag on it")
+
+    # Shift: the fine rate; the drag ends outside the picture and still counts
+    near_left = (box["x"] + 20, box["y"] + box["height"] / 2)
+    _drag(page, near_left, (-60, 8), fine=True)
+    level, width = level + 8 * FINE_HU_PER_PIXEL, width - 60 * FINE_HU_PER_PIXEL
+    shows(level, width, "after a Shift-drag of 60 px left (ending off the picture), 8 px down")
+    picture = _changed(lambda: _picture(viewer), picture, "picture after a Shift-drag")
+
+    # type an exact level; then the arrow keys in the width box, one HU a press
+    level_box.fill("60")
+    level_box.press("Enter")
+    shows(60, width, "after typing 60 in the level box")
+    picture = _changed(lambda: _picture(viewer), picture, "picture after typing a level")
+    width_box = viewer.locator(".radlab-width-box input")
+    for _ in range(3):
+        width_box.press("ArrowUp")
+    shows(60, width + 3, "after 3 x ArrowUp in the width box")
+    picture = _changed(lambda: _picture(viewer), picture, "picture after the width box's arrows")
+
     text = _readout(viewer)
     viewer.locator("select").select_option(
         index=viewer.locator("select option").count() - 1
@@ -416,5 +480,53 @@ def test_widgets_react_in_jupyterlab(lab, page, notebook):
     finally:
         if not passed:  # leave evidence next to the server log
             shot = log.parent / f"failed-{Path(notebook).stem}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            _log(f"screenshot of the failure: {shot}; server log: {log}")
+
+
+def test_saved_notebook_shows_the_window_viewer(lab, page):
+    """A notebook run elsewhere and saved with its widget state, opened without running it:
+    trusted (run by this user), it shows the viewer with its last picture and window (the
+    viewer's front end travels in the saved state); untrusted (e.g. downloaded), JupyterLab
+    renders no widget and shows the static picture the viewer put in its display data."""
+    import nbclient
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    base, token, log = lab
+    root = log.parent / "root"
+    notebook = nbformat.read(ROOT / FIXTURE, as_version=4)
+    client = nbclient.NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(root)}}
+    )
+    client.execute()  # keeps the widget state in the notebook's metadata, as JupyterLab can
+    assert "application/vnd.jupyter.widget-state+json" in notebook.metadata.get("widgets", {})
+    (root / "saved").mkdir(exist_ok=True)
+    # Trust it the way `jupyter trust` does, in the server's own data folder (see _server_env).
+    NotebookNotary(data_dir=str(log.parent / "home" / "data" / "jupyter")).sign(notebook)
+    nbformat.write(notebook, root / "saved" / "trusted.ipynb")
+    # Trust goes by content: a copy with one more cell is a notebook nobody trusted.
+    stranger = copy.deepcopy(notebook)
+    stranger.cells.append(nbformat.v4.new_markdown_cell("A copy from somewhere else."))
+    nbformat.write(stranger, root / "saved" / "untrusted.ipynb")
+    passed = False
+    try:
+        page.goto(f"{base}/lab/tree/saved/untrusted.ipynb?reset&token={token}")
+        fallback = page.locator(".jp-OutputArea-output img[src^='data:image/png']")
+        expect(fallback.nth(2)).to_be_visible(timeout=SERVER_START_S * 1000)  # the 3 widgets
+        assert page.locator(".radlab-window-viewer").count() == 0
+
+        page.goto(f"{base}/lab/tree/saved/trusted.ipynb?reset&token={token}")
+        viewer = page.locator(".radlab-window-viewer").first
+        viewer.wait_for(state="attached", timeout=SERVER_START_S * 1000)
+        expect(viewer.locator(".radlab-wl-overlay")).to_have_text(
+            re.compile(r"W 80\s+L 40"), timeout=STEP_MS
+        )
+        _picture(viewer)  # the saved PNG is there and loads
+        assert _window(_readout(viewer)) == (40, 80)
+        passed = True
+    finally:
+        if not passed:
+            shot = log.parent / "failed-saved-notebook.png"
             page.screenshot(path=str(shot), full_page=True)
             _log(f"screenshot of the failure: {shot}; server log: {log}")

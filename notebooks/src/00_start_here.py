@@ -67,50 +67,56 @@ MODE in rl.config.MODES
 # ## Pre-flight check
 #
 # The next cell lists what this computer offers. Your versions will differ from ours: any version at
-# or above the course's lower bounds works.
+# or above the course's lower bounds works. Two lines may be new to you:
+# - **amp** (automatic mixed precision): on a GPU, much of the arithmetic runs in 16-bit numbers,
+#   which is about twice as fast and takes half the memory, with no loss of accuracy that matters
+#   here. The course switches it on only on a CUDA GPU.
+# - **channels_last**: the order in which an image's numbers lie in memory (the channels of one
+#   pixel side by side, as in a photo file). Some processors convolve faster that way; the course
+#   picks it where it helps. Neither changes what the lessons teach.
 
 # %% tags=["nbval-ignore-output"]
 import importlib.metadata as md
+import os
 import shutil
 
-settings = rl.config.summary()
-for key, value in settings.items():
+for key, value in rl.config.summary().items():  # python, torch, mode, device, amp, ...
     print(f"{key:>14}: {value}")
-for package in [
-    "numpy",
-    "torch",
-    "torchvision",
-    "pydicom",
-    "pydicom-data",
-    "scikit-learn",
-    "matplotlib",
-    "ipywidgets",
-    "jupyterlab",
-]:
+for package in ["numpy", "torchvision", "pydicom", "scikit-learn", "matplotlib", "jupyterlab"]:
     print(f"{package:>14}: {md.version(package)}")
-
-# %% tags=["nbval-ignore-output"]
-import os
-
 free_disk_gb = shutil.disk_usage(rl.config.data_root().anchor or "/").free / 1e9
-memory_gb = (
-    os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
-    if hasattr(os, "sysconf")
-    else float("nan")
-)
-print(
-    f"memory: {memory_gb:.1f} GB   free disk: {free_disk_gb:.1f} GB   CPU cores: {os.cpu_count()}"
-)
+print(f"{'free disk':>14}: {free_disk_gb:.1f} GB")
+print(f"{'CPU cores':>14}: {os.cpu_count()}")
 
 # %% [markdown]
-# Which data sets are on this computer? The real chest X-rays (PneumoniaMNIST) and breast ultrasound
-# images (BreastMNIST) come from the MedMNIST collection; you fetch them once with the course's own
+# ### How long will the lessons take here?
+#
+# Most of a lesson's time goes into training small networks. The next cell times one small, fixed
+# training job on this computer's CPU and compares it with the same job on the machine the course is
+# built on, whose lesson times in `cpu` mode were measured (`benchmarks/README.md`). The ratio
+# scales those times to your computer.
+
+# %% tags=["nbval-ignore-output"]
+seconds = rl.course.speed_check()
+reference = rl.course.REFERENCE
+print(
+    f"speed check: {seconds:.2f} s here, {reference['speed_check_seconds']:.2f} s on {reference['machine']}"
+)
+estimate = rl.course.estimated_minutes(seconds)
+for number, minutes in estimate.items():
+    print(f"lesson {number} ({rl.course.PLAN[number]}): about {minutes:.1f} min in cpu mode")
+print(f"all of them: about {sum(estimate.values()):.0f} min (running, not reading)")
+
+# %% [markdown]
+# Which data sets are on this computer? The real chest X-rays (PneumoniaMNIST), breast ultrasound
+# images (BreastMNIST) and abdominal CT slices (OrganAMNIST, used from lesson 07 on) come from the
+# MedMNIST collection; you fetch them once with the course's own
 # download command, which checks every file against its published MD5 checksum. Everything else in
 # the course (real DICOM files, synthetic CT) is installed with the package.
 
 # %% tags=["nbval-ignore-output"]
 print("data root:", rl.config.data_root())
-for name in ["pneumoniamnist", "breastmnist"]:
+for name in ["pneumoniamnist", "breastmnist", "organamnist"]:
     path = rl.data.file_path(name, size=28)
     if not path.is_file():
         print(f"{name:<15} missing. To fetch it: {rl.data.download_command(name)}")
@@ -178,16 +184,84 @@ batch.shape, batch.numel(), f"{batch.numel() * batch.element_size() / 1e6:.2f} M
 
 # %%
 probabilities = torch.softmax(torch.tensor([2.0, 1.0, 0.0]), dim=0)
-rec.measure("softmax_2_1_0", probabilities[0].item())
 probabilities.round(decimals=3)
 
 # %% [markdown]
-# Softmax is built so that the probabilities always add up to 1; a quick look:
+# ## How a lesson checks what it says
+#
+# A lesson does not only tell you that, say, three contrast phases beat one: it measures both, and
+# then one line checks the sentence against the numbers just printed. Softmax, for example, is built
+# so that its probabilities add up to 1:
 
 # %%
 total = probabilities.sum().item()
-rec.measure("softmax_sum", total)
-print(f"sum of the three probabilities: {total:.4f}")
+rec.claim("the softmax probabilities add up to 1", abs(total - 1) < 1e-6, total=total)
+
+# %% [markdown]
+# That line is a **claim**: the sentence, the test, and the numbers behind it. In `cpu` and `gpu`
+# mode a claim that its own numbers do not support stops the lesson with an error, so a lesson
+# cannot quietly say more than it showed. (In `smoke` mode the data are too small to show anything,
+# so claims are only noted.) When a claim depends on training, read the numbers, not only the word
+# "held": they are what you would report.
+#
+# ## Will your numbers match ours?
+#
+# The stored outputs of each lesson come from a `cpu`-mode run on the course's build machine. The
+# seed fixes every random choice (which images, which starting weights, which augmentation), so:
+# - on the **same computer with the same number of CPU threads**, a rerun gives identical numbers;
+# - on **another computer**, or with another number of threads, the arithmetic adds the same numbers
+#   in a different order, and floating-point sums depend on the order in their last digits. Over
+#   hundreds of training steps those tiny differences grow: a few validation cases may end up on the
+#   other side of a threshold. Expect AUCs and accuracies within about **0.02** of ours, losses
+#   within a few percent, and every claim still to hold (each is set with a margin for this);
+# - in **gpu** mode the lessons use more data and epochs: the numbers are different, usually better.
+#
+# The next cell shows the mechanism on a tiny training job: the same job twice with the same
+# threads, then once with a different number of threads.
+
+# %% tags=["nbval-ignore-output"]
+images = torch.rand(128, 1, 32, 32, generator=torch.Generator().manual_seed(SEED))
+labels = (images.mean(dim=(1, 2, 3)) > 0.5).long()
+
+
+def final_loss(threads: int) -> float:
+    """Train a fresh small CNN for 3 epochs with `threads` CPU threads; its last training loss."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    model = rl.models.small_cnn(width=8)
+    history = rl.train.fit(
+        model, (images, labels), epochs=3, batch_size=32, device="cpu", seed=SEED, progress=False
+    )
+    torch.set_num_threads(before)
+    return history.train_loss[-1]
+
+
+threads = torch.get_num_threads()
+first, again = final_loss(threads), final_loss(threads)
+print(
+    f"{threads} threads, twice:   {first:.10f}  {again:.10f}  difference {abs(first - again):.1e}"
+)
+other = final_loss(1) if threads > 1 else final_loss(2)
+print(f"other thread count: {other:.10f}  difference {abs(first - other):.1e}")
+rec.claim(
+    "the same seed and threads give identical numbers",
+    first == again,
+    difference=abs(first - again),
+)
+
+# %% [markdown]
+# Identical to the last digit on a rerun; with another thread count the losses usually differ only
+# far behind the decimal point (on some computers not at all). That is the whole source of the
+# small differences between your outputs and ours.
+#
+# ## Exercises that check themselves
+#
+# From lesson 01 on, each lesson has a few exercises. You write an answer in a cell (where it says
+# `...`), and the line under it checks it: it prints "Correct", or says what is wrong with a hint
+# aimed at that mistake. `.hint()` gives a hint on request and `.solution()` the worked answer. An
+# exercise you skip prints "Not answered yet" and breaks nothing: the lesson still runs from top to
+# bottom. Teachers get copies without the worked answers with
+# `python -m radlab.course student --out student-copies`.
 
 # %% [markdown]
 # ## Summary
@@ -195,9 +269,38 @@ print(f"sum of the three probabilities: {total:.4f}")
 # - One setting, the run mode (`RADLAB_MODE`: smoke, cpu or gpu), scales every lesson to your computer.
 # - Real DICOM ships with the course; the MedMNIST images come from the course's own checked download.
 # - Every widget has a static figure beside it.
+# - Each claim is checked against the lesson's own numbers; a rerun on the same computer gives the
+#   same numbers, another computer numbers within about 0.02.
 #
 # ## Questions
 # 1. Your laptop has no GPU. Which run mode will the lessons use, and how do you choose another one?
+#
+# <details><summary>Answer</summary>
+#
+# `cpu`: without `RADLAB_MODE` the course picks `gpu` only when it finds a CUDA GPU. To choose
+# another mode, set the environment variable before starting JupyterLab, for example
+# `RADLAB_MODE=smoke jupyter lab notebooks/` for a quick check that everything runs. You never edit
+# the lessons' code.
+#
+# </details>
+#
 # 2. A dynamic liver CT has unenhanced, arterial and delayed phases of 512 x 512 pixels. As one
 #    input to a CNN, what would its tensor shape be for a minibatch of 16 cases?
+#
+# <details><summary>Answer</summary>
+#
+# (16, 3, 512, 512): 16 cases, 3 phases as channels, 512 rows, 512 columns. As 32-bit numbers that
+# is 16 x 3 x 512 x 512 x 4 bytes, about 50 MB, before the network has computed anything.
+#
+# </details>
+#
 # 3. In your own words: what is the difference between a logit and a probability?
+#
+# <details><summary>Answer</summary>
+#
+# A logit is the network's raw score for a class: any number, negative or positive, comparable only
+# with the other classes' scores. Softmax turns the logits into probabilities between 0 and 1 that
+# add up to 1; a larger logit always gets a larger probability. (Whether those probabilities are
+# *calibrated*, i.e. 0.8 means right 8 times in 10, is a separate question that lesson 06 takes up.)
+#
+# </details>

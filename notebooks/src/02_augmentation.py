@@ -4,10 +4,14 @@
 # **What you will learn**
 # - the augmentations of the review's Fig. 4: cropping at different locations, mirroring, rotation,
 #   parallel shift, added noise, contrast and brightness changes, each shown on a real image;
+# - how noise is added the physical way on CT: in Hounsfield units, before the window, growing as
+#   the dose falls, and why adding it after the window is only a simplification;
 # - how a whole minibatch is augmented in one call, each image with its own random setting;
 # - why, for segmentation, image and mask must be moved by *the same* random draw, and how to check it;
 # - the clinical cautions: an augmentation must keep the label true (a mirrored chest film shows
-#   dextrocardia; a crop can cut the lesion out; a brightness change on CT changes what a density means);
+#   dextrocardia; a crop can cut the lesion out; a brightness change on CT changes what a density
+#   means), which steps are safe for CT, for weighted MR and for quantitative MR maps, and a CT-safe
+#   pipeline for the course's abdominal phantom;
 # - how cheap augmentation is compared with one training step.
 #
 # **Why a radiologist cares.** A CNN learns from examples, and medical examples are scarce. Augmentation
@@ -21,6 +25,10 @@
 # In the review's Table 1 augmentation is one of the countermeasures against **overfitting** (a network
 # that memorises its training cases instead of learning the disease). This lesson shows *what* the
 # augmentations do; whether they actually reduce overfitting is *measured* in lesson 05.
+#
+# **Exercises.** Four short exercises check themselves. Write your answer where the cell has `...`
+# and run the cell: it prints "Correct", or what is wrong with a hint aimed at that mistake.
+# `ex.NAME.hint()` gives a general hint and `ex.NAME.solution()` the worked answer.
 
 # %%
 import numpy as np
@@ -28,6 +36,7 @@ import torch
 from pydicom.data import get_testdata_file
 
 import radlab as rl
+from radlab.exercises import lesson02 as ex
 
 SEED = rl.config.seed_everything()
 MODE = rl.config.mode()
@@ -38,14 +47,17 @@ MODE in rl.config.MODES
 # %% [markdown]
 # ## 1. Three real images to work on
 #
-# Augmentation works on images that are already **windowed** to the range 0 (black) to 1 (white)
-# (lesson 01). We use three:
+# Augmentation works on images that are already **windowed** (lesson 01: the window's lower end
+# becomes 0, black, its upper end 1, white, and everything outside is cut off). Each image is a
+# **tensor**, PyTorch's array of numbers, of shape (channels, height, width). We use three:
 #
 # - a **chest X-ray** from PneumoniaMNIST (real pediatric chest films from Kermany et al., Cell 2018,
 #   reduced to 28 x 28 pixels by Yang et al., Sci Data 2023);
 # - the real **head CT** `693_UNCR.dcm` from lesson 01, in the brain window, reduced to 128 x 128;
-# - a slice of the course's **liver phantom** (arterial phase, liver window) with its **lesion mask**,
-#   because segmentation needs the mask to move with the image.
+# - a slice of the course's **liver phantom** (a computed abdominal CT in HU, arterial phase, shown in
+#   the liver window) with its **lesion mask** (1 on the lesion's pixels, 0 elsewhere), because
+#   segmentation needs the mask to move with the image. Like every axial CT it is displayed in the
+#   radiological convention: the patient's right, and so the liver, on the image left.
 #
 # On a fresh computer without the MedMNIST download the cell prints how to get it and uses a real
 # full-size chest film that ships with `pydicom-data` instead.
@@ -58,12 +70,12 @@ print(chest_source, tuple(chest.shape))
 ct_hu = torch.from_numpy(
     rl.dicom.to_array(rl.dicom.read(get_testdata_file("693_UNCR.dcm")))
 )  # (512, 512) HU
-ct_small = torch.nn.functional.interpolate(ct_hu[None, None], size=(128, 128), mode="area")[
-    0
-]  # (1, 128, 128)
-ct = rl.window(ct_small, preset="brain")  # (1, 128, 128) in [0, 1]
+# average each 4 x 4 block of pixels into one: (1, 1, 512, 512) -> (1, 1, 128, 128)
+ct_small = torch.nn.functional.interpolate(ct_hu[None, None], size=(128, 128), mode="area")
+ct = rl.window(ct_small[0], preset="brain")  # (1, 128, 128) in [0, 1]
 
 cases = rl.phantoms.liver_lesions(16, size=96, seed=SEED)
+ARTERIAL = cases.phases.index("arterial")  # the phases are the channels: 0, 1, 2
 # the arterial phase in the liver window (16, 1, 96, 96), and the lesion masks (16, 96, 96)
 arterial, lesion_masks = rl.phantoms.tensors(cases, phases="arterial", target="lesion_mask")
 k = int(np.flatnonzero(cases.category == "A")[1])  # one classic HCC: bright in the arterial phase
@@ -81,6 +93,7 @@ examples = {
 # The package's plain functions in `rl.transforms` apply one fixed setting to an image, so that we can
 # look at each change on its own. Later (section 3) the *random* versions draw a new setting for every
 # image of a batch. We collect each result to show them all together at the end of this section.
+# Showing an operation here does not make it safe for every image: section 6 sorts out which are.
 #
 # ### Cropping at different locations
 #
@@ -90,7 +103,9 @@ examples = {
 
 # %%
 corners = [(0, 0), (0, 32), (32, 0), (32, 32), (16, 16)]  # (top, left) of each crop
-ct_crops = [rl.transforms.crop(ct, top, left, 96, 96) for top, left in corners]
+ct_crops = []
+for top, left in corners:
+    ct_crops.append(rl.transforms.crop(ct, top, left, 96, 96))
 [tuple(c.shape) for c in ct_crops]
 
 # %%
@@ -106,40 +121,71 @@ rl.plot.grid(
 # same as long as the finding is still inside the crop (section 6 shows when it is not).
 
 # %%
-shown = {name: [image] for name, image in examples.items()}  # the original first
+shown = {}  # for each image: the original first, then one result per augmentation
 for name, image in examples.items():
     side = image.shape[-1]
-    shown[name].append(
-        rl.transforms.crop(image, side // 8, side // 4, 3 * side // 4, 3 * side // 4)
-    )
+    crop = rl.transforms.crop(image, side // 8, side // 4, 3 * side // 4, 3 * side // 4)
+    shown[name] = [image, crop]
 [tuple(images[-1].shape) for images in shown.values()]
+
+# %% [markdown]
+# ### Exercise 1 · A random crop
+#
+# Write the crop that training uses: `my_random_crop(image, size, rng)` takes a 2-D image (a NumPy
+# array of shape (height, width)), a crop size in pixels and a random-number generator `rng`
+# (`np.random.default_rng`), and returns a `size` x `size` block cut at a random place, where every
+# place that fits inside the image is possible. The check cuts 200 crops out of a 12 x 20 image
+# whose pixels are numbered, so it can tell whether each crop is a true block of the image and
+# whether every place is reached. `rng.integers(low, high)` draws a whole number from `low` up to
+# `high - 1`.
+
+
+# %%
+def my_random_crop(image, size, rng):
+    """A size x size block of the 2-D image, at a random place that fits inside it."""
+    ### BEGIN SOLUTION
+    height, width = image.shape
+    top = rng.integers(0, height - size + 1)  # + 1: the last place is allowed too
+    left = rng.integers(0, width - size + 1)
+    return image[top : top + size, left : left + size]
+    ### END SOLUTION
+
+
+ex.random_crop.check(my_random_crop)
+# ex.random_crop.hint()
+# ex.random_crop.solution()
 
 # %% [markdown]
 # ### Mirroring
 #
 # A mirror image (a *flip*) swaps left and right. It is only harmless when left and right do not
-# matter for the label: a skin lesion on a photograph, perhaps, but hardly a chest film (section 6).
-# Flipping twice gives the original back, exactly:
+# matter for the label: a skin lesion on a photograph, perhaps, but not a chest film, nor an axial CT,
+# where the liver belongs on the image left (section 6). Flipping twice gives the original back,
+# exactly:
 
 # %%
+twice_is_original = []
 for name, image in examples.items():
     shown[name].append(rl.transforms.flip(image))
-all(
-    torch.equal(rl.transforms.flip(rl.transforms.flip(image)), image) for image in examples.values()
-)
+    back = rl.transforms.flip(rl.transforms.flip(image))
+    twice_is_original.append(torch.equal(back, image))
+all(twice_is_original)
 
 # %% [markdown]
 # ### Rotation
 #
-# A rotation turns the image about its centre, like a patient lying slightly tilted. The corners that
-# come from outside the original field are filled with 0 (black). Here 15 degrees counter-clockwise:
+# A rotation turns the image about its centre, like a patient lying slightly tilted. Each new pixel
+# is **interpolated**: computed from the old pixels around the spot it comes from (bilinear: a
+# weighted average of the four nearest). The corners that come from outside the original field are
+# filled with 0 (black). Here 15 degrees counter-clockwise:
 
 # %%
+corner_values = {}
 for name, image in examples.items():
-    shown[name].append(rl.transforms.rotate(image, 15))
-{
-    name: round(float(images[-1][0, 0, 0]), 3) for name, images in shown.items()
-}  # top-left corner: filled with 0
+    turned = rl.transforms.rotate(image, 15)
+    shown[name].append(turned)
+    corner_values[name] = round(float(turned[0, 0, 0]), 3)  # the top-left pixel
+corner_values  # filled with 0
 
 # %% [markdown]
 # ### Parallel shift
@@ -151,18 +197,20 @@ for name, image in examples.items():
 # %%
 moved = rl.transforms.shift(ct, dx=12, dy=0)  # 12 pixels to the right
 by_hand = torch.zeros_like(ct)
-by_hand[..., :, 12:] = ct[..., :, :-12]
+by_hand[..., :, 12:] = ct[..., :, :-12]  # column c of the original becomes column c + 12
 print("largest difference to the shift by hand:", float((moved - by_hand).abs().max()))
 for name, image in examples.items():
     side = image.shape[-1]
     shown[name].append(rl.transforms.shift(image, dx=side // 8, dy=-side // 10))
 
 # %% [markdown]
-# ### Added noise
+# ### Added noise: the simple version
 #
 # Gaussian noise added to every pixel imitates a noisier acquisition (lower dose on CT, a faster MR
-# sequence). The standard deviation `sd` is in window units: 0.05 is 5 % of the window width. The
-# noise is drawn from a **seeded generator**, so this notebook shows the same noise every time.
+# sequence). Its size is the **standard deviation** (SD: the typical size of the random ups and downs
+# around the true value, what the SD of an ROI measures on a CT). Here the SD is in window units: 0.05
+# is 5 % of the window width. The noise is drawn from a **seeded generator** (a source of random
+# numbers started from a fixed number, the seed), so this notebook shows the same noise every time.
 
 # %%
 generator = rl.transforms.make_generator(SEED)
@@ -173,9 +221,105 @@ for name, image in examples.items():
 
 # %% [markdown]
 # On the chest film the measured SD is the 0.05 we asked for. On the head CT and the liver phantom it
-# is clearly lower (about 0.037): in these windows much of the image is pure black (air, fat) or pure
-# white (bone), and the result is cut back into the range 0 to 1, so noise cannot make black blacker
-# or white whiter.
+# is clearly lower (0.037 and 0.036): in these windows much of the image is pure black (air, fat) or
+# pure white (bone), and the result is cut back into the range 0 to 1, so noise cannot make black
+# blacker or white whiter.
+#
+# For CT this version is a **simplification**, wrong in three ways. A scanner makes its noise in
+# Hounsfield units, before anyone chooses a window, so the same 0.05 means 7.5 HU in the liver window
+# (width 150 HU) but 4 HU in the brain window (width 80 HU). Real CT noise is **correlated**:
+# neighbouring pixels rise and fall together (the reconstruction gives the noise a grain), whereas this
+# noise is independent from pixel to pixel. And air stays black at any dose, whereas noise added after
+# the window greys it.
+#
+# ### Added noise: the physical version, a lower dose in HU
+#
+# CT noise comes from counting X-ray photons. With a fraction *d* of the standard dose (the **dose
+# fraction**: 0.25 is a quarter of the dose) the variance (the SD squared) grows as 1/*d*, so the SD
+# grows as one over the square root of *d*:
+#
+# $$\text{SD}(d) = \frac{\text{SD}_\text{full}}{\sqrt{d}}.$$
+#
+# The phantom carries 12 HU of correlated noise at full dose, as an abdominal CT does.
+# `rl.ct_physics.low_dose` adds the extra correlated noise, in HU, that brings an image down to a
+# dose fraction; the window comes afterwards.
+
+# %% [markdown]
+# ### Exercise 2 · The noise at a lower dose
+#
+# Your abdominal protocol gives 12 HU of noise (the SD in a homogeneous liver ROI) at full dose.
+# Predict the noise SD, in HU, at a quarter of the dose and at a tenth of the dose. The next cell
+# measures it on the phantom.
+
+# %%
+my_sd_quarter, my_sd_tenth = ..., ...  # noise SD in HU at dose fractions 0.25 and 0.1
+### BEGIN SOLUTION
+my_sd_quarter, my_sd_tenth = 12 / 0.25**0.5, 12 / 0.1**0.5
+### END SOLUTION
+ex.dose_noise.check(my_sd_quarter, my_sd_tenth)
+# ex.dose_noise.hint()
+# ex.dose_noise.solution()
+
+# %% [markdown]
+# To measure the noise alone we need the same anatomy without noise: the phantom can be made with
+# `noise_hu=0` (the same seed gives the same patients), so the noise is exactly the noisy image minus
+# the clean one. We measure its SD in the liver of all 16 slices, at full dose and at three lower doses.
+
+# %%
+clean = rl.phantoms.liver_lesions(16, size=96, seed=SEED, noise_hu=0.0)
+arterial_hu = cases.images[:, ARTERIAL]  # (16, 96, 96), HU, with the full-dose noise
+clean_hu = clean.images[:, ARTERIAL]  # (16, 96, 96), HU, the same anatomy without noise
+in_liver = cases.liver_mask  # (16, 96, 96), True inside the liver
+worst = 0.0  # the largest relative difference between measured and expected SD
+for dose in [1.0, 0.5, 0.25, 0.1]:
+    if dose == 1.0:
+        hu = arterial_hu
+    else:
+        hu = rl.ct_physics.low_dose(arterial_hu, dose, base_sd=cases.noise_hu, seed=SEED)
+    measured = float((hu - clean_hu)[in_liver].std())
+    expected = cases.noise_hu / dose**0.5
+    worst = max(worst, abs(measured / expected - 1))
+    print(
+        f"dose {dose:>4}: noise SD in the liver {measured:4.1f} HU; 12 / sqrt(dose) = {expected:4.1f}"
+    )
+worst = round(worst, 3)
+rec.claim("noise SD follows 12 / sqrt(dose) within 10 % at each dose", worst < 0.1, worst=worst)
+
+# %% [markdown]
+# The measured SDs follow the formula; the small differences are chance, since the noise is random
+# and we measure a limited number of liver pixels. Now the two versions side by side, at a quarter
+# of the dose. For the simple version we give the noise added after the window the same SD as the
+# noise a quarter dose adds to the phantom's own 12 HU (so that the total becomes 24 HU), converted
+# into window units by dividing by the window width.
+
+# %%
+window = rl.WINDOWS["liver"]  # W 150 / L 60
+quarter_hu = rl.ct_physics.low_dose(arterial_hu[k], 0.25, base_sd=cases.noise_hu, seed=SEED)
+physical = rl.window(quarter_hu, preset="liver")  # (96, 96): noise in HU, then the window
+extra_hu = cases.noise_hu * (1 / 0.25 - 1) ** 0.5  # 12^2 + extra^2 = 24^2
+extra_sd = extra_hu / window.width  # the same, in window units
+print(f"noise a quarter dose adds: {extra_hu:.1f} HU = {extra_sd:.3f} in window units")
+simple = rl.transforms.add_noise(liver, sd=extra_sd, generator=rl.transforms.make_generator(SEED))
+air = clean_hu[k] < -500  # (96, 96), True in the air around the patient
+grey_hu = round(float((physical[air] > 0).mean()), 3)  # share of air pixels not black
+grey_after = round(float((simple[0].numpy()[air] > 0).mean()), 3)
+print(f"air pixels not black: {grey_hu:.0%} (dose noise in HU), {grey_after:.0%} (after window)")
+air_kept = grey_hu < 0.01 and grey_after > 0.2
+rec.claim("only noise after the window greys the air", air_kept, hu=grey_hu, after=grey_after)
+
+# %%
+rl.plot.grid(
+    [liver[0], physical, simple[0]],
+    titles=["full dose", "quarter dose, in HU", "noise after the window"],
+    suptitle="the phantom at a quarter of the dose, two ways (liver window W 150 / L 60)",
+    panel_inches=2.4,
+)
+
+# %% [markdown]
+# The physical version has a fine grain and keeps the air black; the simple version is a pixel-by-
+# pixel salt-and-pepper that also speckles the air outside the patient, which no scanner produces.
+# For CT, prefer dose noise in HU; `rl.transforms.RandomDose` (section 4) draws a dose for each image
+# of a batch. The simple version stays in this lesson's collection for the other images.
 #
 # ### Contrast and brightness
 #
@@ -184,11 +328,25 @@ for name, image in examples.items():
 #
 # $$x_{\text{contrast}} = f\,x + (1-f)\,\bar{x}, \qquad x_{\text{brightness}} = x + \delta,$$
 #
-# both cut back into 0 to 1. On **MR** such changes are natural augmentations: MR signal has no absolute
-# scale (its numbers depend on the coil, the receiver gain and the sequence), so the same tissue reads
-# differently on every scanner. On **CT** they are not: Hounsfield units are calibrated, so water reads
-# within a few HU of 0 on any scanner (bone and iodinated contrast vary more, with the tube voltage
-# and the reconstruction kernel), and a density change can change the diagnosis (section 6).
+# both cut back into 0 to 1 ($f$ is the contrast factor, $\bar{x}$ the image's mean grey level,
+# $\delta$ the offset). Whether such a change is a fair augmentation depends on what the pixel values
+# mean:
+#
+# - On **conventional weighted MR** (T1-weighted, T2-weighted, FLAIR) the signal has no absolute
+#   scale: its numbers depend on the coil, the receiver gain and the sequence, and the reader judges
+#   each tissue against the others. Contrast and brightness changes imitate that variation.
+# - On **quantitative MR maps** (an ADC map, a T1 or T2 map, a proton-density fat fraction map) each
+#   pixel *is* a measurement in physical units. Changing contrast or brightness changes the
+#   measurement, e.g. a liver fat fraction of 3 % (normal) read as 8 % (steatosis), so these must
+#   not be augmented this way.
+# - On **CT**, Hounsfield units are calibrated: water reads close to 0 on any scanner, and a density
+#   can decide the diagnosis (a cyst against a solid lesion). Small real shifts do exist: a few HU
+#   between scanners and tube voltages (kVp; iodine and bone change more with kVp than soft tissue),
+#   and enhanced tissue varies with the timing of the contrast bolus. So a shift of a few HU can be
+#   defended as an augmentation on CT; a contrast stretch, or an offset of tens of HU, cannot
+#   (section 6).
+#
+# Here both changes on our three images, to see what they do:
 
 # %%
 for name, image in examples.items():
@@ -211,25 +369,36 @@ columns = [
     "contrast x1.5",
     "brightness +0.15",
 ]
+panels = []
+for images in shown.values():  # one row per image
+    for image in images:
+        panels.append(image[0])
+titles = columns + [""] * (len(columns) * (len(shown) - 1))  # column titles on the first row only
 rl.plot.grid(
-    [image[0] for images in shown.values() for image in images],
+    panels,
     ncols=len(columns),
-    titles=columns + [""] * (len(columns) * (len(shown) - 1)),
+    titles=titles,
     panel_inches=1.2,
     suptitle="rows: " + " / ".join(shown),
 )
 
 # %% [markdown]
-# The anatomy stays recognisable in every column: these are images a scanner could plausibly have
-# produced. That is the test every augmentation has to pass.
+# Each column shows what one operation of Fig. 4 does. Not every panel is an image a scanner could
+# deliver for that patient: on both CT rows the mirror puts the patient's left on the wrong side, the
+# contrast and brightness columns change what the Hounsfield units say, and 15 degrees is a larger
+# tilt than the phantom's patients ever have. Section 6 says, for each kind of image, which columns
+# keep the label true.
 #
 # ## 3. A whole batch in one call
 #
-# For training we do not transform images one by one. The random transforms (`RandomFlip`,
-# `RandomRotate`, `RandomShift`, `RandomAffine` for rotation and shift together, `RandomCrop`,
-# `RandomNoise`, `RandomContrast`, `RandomBrightness`) take a whole minibatch `(N, C, H, W)` and give
-# **each image its own random setting**, in one call, on whatever device the batch is on. `Compose`
-# chains them. Here is the package's default pipeline for chest films:
+# For training we do not transform images one by one. A **minibatch** (a small group of training
+# images processed together, shape (N, C, H, W): N images, C channels, H x W pixels) goes through
+# the random transforms (`RandomFlip`, `RandomRotate`, `RandomShift`, `RandomAffine` for rotation,
+# shift and zoom together, `RandomCrop`, `RandomNoise`, `RandomContrast`, `RandomBrightness`) in one
+# call, and **each image gets its own random setting**, on whatever device the batch is on. Each step
+# takes a probability `p`: the chance that a given image gets that step at all. `Compose` chains the
+# steps into a **pipeline** (a list of steps applied in order). Here is the package's default pipeline
+# for chest films:
 
 # %%
 chest_aug = rl.transforms.default_augmentation("chest_xray")
@@ -244,12 +413,7 @@ augmented = chest_aug(batch, generator=rl.transforms.make_generator(SEED))
 # each image laid out as one long row of numbers; torch.unique keeps one copy of identical rows
 different = len(torch.unique(augmented.flatten(1), dim=0))
 print(
-    "batch in:",
-    tuple(batch.shape),
-    " batch out:",
-    tuple(augmented.shape),
-    " different images:",
-    different,
+    f"batch in: {tuple(batch.shape)}  batch out: {tuple(augmented.shape)}  different images: {different}"
 )
 
 # %%
@@ -261,22 +425,61 @@ rl.plot.grid(
 )
 
 # %% [markdown]
-# Every epoch the network sees new versions of each film: it cannot simply memorise the exact pixels of
-# a training case.
+# Every **epoch** (one pass through all training images) the network sees new versions of each film:
+# it cannot simply memorise the exact pixels of a training case.
 #
+# ### Exercise 3 · How many versions of one image?
+#
+# A breast ultrasound pipeline (left-right mirroring is allowed on ultrasound: the probe can be held
+# either way round) mirrors each image with p = 0.5, then cuts one of 4 fixed crops, chosen at random.
+# How many different images can come out of one original? And in 100 epochs, in about how many is
+# it shown mirrored?
+
+# %%
+my_views = ...  # different images from one original
+my_mirrored = ...  # epochs out of 100 in which it is shown mirrored, on average
+### BEGIN SOLUTION
+my_views = 4 * 2
+my_mirrored = 100 * 0.5
+### END SOLUTION
+ex.views.check(my_views, my_mirrored)
+# ex.views.hint()
+# ex.views.solution()
+
+# %% [markdown]
 # ## 4. Segmentation: image and mask move together
 #
 # For segmentation the teaching data is a **mask** (which pixels are lesion). If the image is rotated
 # and the mask is not, or is rotated by a different angle, the network is taught to outline the wrong
-# pixels. So every spatial transform takes `mask=` and moves the mask with **the same random draw**
-# (nearest-neighbour, so a mask pixel stays 0 or 1); intensity transforms (noise, contrast,
-# brightness) leave the mask untouched. Here the phantom's default pipeline on all 16 phantom slices:
+# pixels. So every spatial transform takes `mask=` and moves the mask with **the same random draw**,
+# using **nearest-neighbour** interpolation for the mask (each new pixel copies the nearest old one,
+# so a mask pixel stays 0 or 1); intensity transforms (noise, contrast, brightness) leave the mask
+# untouched.
+#
+# The phantom is an abdominal CT in HU, so it gets a **CT-safe pipeline**, in three steps in this
+# order:
+#
+# 1. dose noise in HU (`RandomDose`): each image, with probability 0.5, gets its own lower dose,
+#    between a quarter of the dose and the full dose;
+# 2. the liver window (HU to 0-1);
+# 3. small moves (`default_augmentation("phantom")`): a rotation of at most 5 degrees, a shift of up
+#    to 5 % of the image, a zoom between 0.95 and 1.05 (a patient a little larger or smaller).
+#
+# No mirroring, no upside-down image, no contrast or brightness change (section 6 says why).
 
 # %%
+dose_step = rl.transforms.RandomDose(doses=(0.25, 1.0), base_sd=cases.noise_hu, p=0.5)
 phantom_aug = rl.transforms.default_augmentation("phantom")
-moved_images, moved_masks = phantom_aug(
-    arterial, mask=lesion_masks, generator=rl.transforms.make_generator(SEED)
-)
+print(dose_step)
+phantom_aug
+
+# %%
+pipeline_generator = rl.transforms.make_generator(SEED)
+batch_hu = torch.from_numpy(cases.images[:, ARTERIAL : ARTERIAL + 1])  # (16, 1, 96, 96), HU
+noisy_hu = dose_step(batch_hu, generator=pipeline_generator)  # 1. dose noise, in HU
+windowed = rl.window(noisy_hu, preset="liver")  # 2. the liver window: now 0 to 1
+# 3. small moves, image and mask by the same draw
+moved_images, moved_masks = phantom_aug(windowed, mask=lesion_masks, generator=pipeline_generator)
 (
     tuple(moved_images.shape),
     tuple(moved_masks.shape),
@@ -297,39 +500,31 @@ for i in range(6):
 fig
 
 # %% [markdown]
-# The outline still sits on the lesion after each random flip, rotation and shift. We do not have to
+# The outline still sits on the lesion after each random rotation, shift and zoom. We do not have to
 # trust our eyes: a **check by numbers**. We give the mask to the pipeline twice: once as the mask, and
 # once as an extra *image channel* (lesion = 1, the rest 0). Both copies must come out in the same
 # place.
 #
-# With flips and crops no pixel is interpolated, so the two copies must be *identical*, pixel for pixel,
-# in every one of the 16 images:
+# With crops no pixel is interpolated, so the two copies must be *identical*, pixel for pixel, in
+# every one of the 16 images:
 
 # %%
-exact = rl.transforms.Compose(
-    [
-        rl.transforms.RandomFlip(p=0.5),
-        rl.transforms.RandomFlip(p=0.5, horizontal=False),
-        rl.transforms.RandomCrop(80),
-    ]
-)
-paired = torch.cat(
-    [arterial, lesion_masks[:, None].float()], dim=1
-)  # (16, 2, 96, 96): image + mask as a channel
+exact = rl.transforms.RandomCrop(80)
+# image and mask as two channels: (16, 2, 96, 96)
+paired = torch.cat([arterial, lesion_masks[:, None].float()], dim=1)
 out, out_masks = exact(paired, mask=lesion_masks, generator=rl.transforms.make_generator(SEED))
-identical = [torch.equal(out[i, 1].long(), out_masks[i]) for i in range(len(out))]
-rec.claim(
-    "with flips and random crops, the mask equals the mask-shaped image channel exactly, in every image",
-    all(identical),
-    images=len(identical),
-    identical=sum(identical),
-)
+identical = []
+for i in range(len(out)):
+    identical.append(torch.equal(out[i, 1].long(), out_masks[i]))
+n_same = sum(identical)
+rec.claim("crops: mask and mask channel identical in all 16 images", n_same == 16, same=n_same)
 
 
 # %% [markdown]
-# Rotation and shift interpolate the image (bilinear) but not the mask (nearest neighbour), so the edges
-# can differ by a pixel. The lesion's **centre** (centroid) must still move identically. As a contrast we
-# also do it the *wrong* way: the mask transformed by a second, separate call (a different random draw).
+# Rotation, shift and zoom interpolate the image (bilinear) but not the mask (nearest neighbour), so
+# the edges can differ by a pixel. The lesion's **centre** (its **centroid**: the average position of
+# its pixels) must still move identically. As a contrast we also do it the *wrong* way: the mask
+# transformed by a second, separate call (a different random draw).
 
 
 # %%
@@ -337,90 +532,77 @@ def centroid(weights):
     """Row and column of the centre of mass of a (H, W) mask or image."""
     rows, cols = torch.meshgrid(
         torch.arange(weights.shape[-2]), torch.arange(weights.shape[-1]), indexing="ij"
-    )
+    )  # rows[r, c] = r and cols[r, c] = c: each pixel's own position
     total = weights.sum()
     return torch.stack([(rows * weights).sum() / total, (cols * weights).sum() / total])
 
 
-moves = rl.transforms.RandomAffine(degrees=30, translate=0.1)
-out, out_masks = moves(paired, mask=lesion_masks, generator=rl.transforms.make_generator(SEED))
-_, wrong_masks = moves(
-    lesion_masks[:, None].float(),
-    mask=lesion_masks,
-    generator=rl.transforms.make_generator(SEED + 1),
+out, out_masks = phantom_aug(
+    paired, mask=lesion_masks, generator=rl.transforms.make_generator(SEED)
 )
-same_draw = [
-    float((centroid(out_masks[i].float()) - centroid(out[i, 1])).norm()) for i in range(len(out))
-]
-two_draws = [
-    float((centroid(wrong_masks[i].float()) - centroid(out[i, 1])).norm()) for i in range(len(out))
-]
-print(f"lesion centre, image vs mask, same draw: largest distance {max(same_draw):.2f} pixels")
+# the wrong way: the mask moved by a separate call, with its own random draw
+mask_as_image = lesion_masks[:, None].float()
+_, wrong_masks = phantom_aug(
+    mask_as_image, mask=lesion_masks, generator=rl.transforms.make_generator(SEED + 1)
+)
+same_draw, two_draws = [], []
+for i in range(len(out)):
+    image_centre = centroid(out[i, 1])
+    same_draw.append(float((centroid(out_masks[i].float()) - image_centre).norm()))
+    two_draws.append(float((centroid(wrong_masks[i].float()) - image_centre).norm()))
+largest_same, median_two = max(same_draw), float(np.median(two_draws))
+print(f"lesion centre, image vs mask, same draw: largest distance {largest_same:.2f} pixels")
 print(
-    f"lesion centre, image vs mask, two draws: median distance {np.median(two_draws):.1f} pixels"
-    f" = {np.median(two_draws) * cases.pixel_mm:.0f} mm at {cases.pixel_mm:.1f} mm per pixel"
+    f"two draws: median distance {median_two:.1f} pixels = {median_two * cases.pixel_mm:.0f} mm at {cases.pixel_mm:.1f} mm per pixel"
 )
+print(f"lesion diameters: {cases.diameter_mm.min():.0f} to {cases.diameter_mm.max():.0f} mm")
 
 # %%
-agree = float((out[:, 1].round().long() == out_masks).float().mean())
-rec.measure("centroid_distance_same_draw_px", round(max(same_draw), 3))
-rec.measure("centroid_distance_two_draws_px", round(float(np.median(two_draws)), 3))
+largest_same, median_two = round(largest_same, 2), round(median_two, 1)
 rec.claim(
-    "one draw moves image and mask together: the lesion centre agrees within 0.5 pixel in every image",
-    max(same_draw) < 0.5,
-    largest_px=round(max(same_draw), 2),
-    pixels_agreeing=round(agree, 4),
+    "one draw: centres of image and mask within 1 pixel", largest_same < 1, same_px=largest_same
 )
+rec.claim("two draws: centres over 3 pixels apart (median)", median_two > 3, two_px=median_two)
 
 # %% [markdown]
-# And the intensity steps never touch the mask at all:
+# And an intensity step (here the simple noise of section 2) never touches the mask at all:
 
 # %%
-intensity = rl.transforms.Compose(
-    [
-        rl.transforms.RandomNoise(0.05),
-        rl.transforms.RandomContrast((0.7, 1.3)),
-        rl.transforms.RandomBrightness(0.2),
-    ]
+_, untouched = rl.transforms.RandomNoise(0.03)(
+    arterial, mask=lesion_masks, generator=rl.transforms.make_generator(SEED)
 )
-_, untouched = intensity(arterial, mask=lesion_masks, generator=rl.transforms.make_generator(SEED))
 torch.equal(untouched, lesion_masks)
 
 # %% [markdown]
-# With one draw the lesion's centre agrees to a fraction of a pixel. With two separate draws image and
-# mask drift apart by more than ten pixels (the median above); the phantom's 96 pixels span 380 mm,
-# about 4 mm per pixel, so that is several centimetres, often more than the lesion's own diameter. A
-# segmentation network trained like that would learn to outline next to the lesion.
+# With one draw the lesion's centre agrees to within a pixel. With two separate draws image and mask
+# drift apart by the median distance printed above, 6 pixels, about 24 mm at 4 mm per pixel: a large
+# part of a lesion 22 to 50 mm across, even with moves as small as these. A segmentation network
+# trained like that would learn to outline next to the lesion.
 #
 # ## 5. Try it yourself: the augmentation explorer
 #
 # Move the sliders (rotation, shift, noise, contrast, brightness) and watch the phantom slice and its
 # lesion outline change together; the button draws a new random setting. The read-out under the
-# pictures states the settings.
+# pictures states the settings. The sliders offer every step of Fig. 4 with generous ranges (up to 45
+# degrees, contrast and brightness, noise after the window), so that you can see what each does,
+# including the ones this CT must not get in training: turn it by 45 degrees, or raise the brightness,
+# and ask whether a scanner could ever deliver that image of this abdomen.
 
 # %% tags=["nbval-ignore-output"]
 rl.widgets.augment_explorer(liver, mask=lesion, seed=SEED)
 
 # %% [markdown]
-# The same, without a kernel (the static twin of the explorer), for one fixed setting:
+# The same, without a kernel (the static twin of the explorer), for one setting the CT-safe pipeline
+# could draw: 4 degrees and a shift of a few pixels, with no intensity change:
 
 # %%
-rl.plot.augment_figure(
-    liver,
-    angle=20,
-    shift=(8, -6),
-    noise=0.05,
-    contrast=1.2,
-    brightness=0.05,
-    mask=lesion,
-    seed=SEED,
-)
+rl.plot.augment_figure(liver, angle=4, shift=(4, -3), mask=lesion, seed=SEED)
 
 # %% [markdown]
 # ## 6. Clinical cautions: an augmentation must keep the label true
 #
 # An augmented image inherits the label of its original. If the change makes that label false, the
-# network is trained on a lie. Three examples.
+# network is trained on a lie. Three examples, then a table for each kind of image.
 #
 # ### Mirroring a chest film puts the heart on the wrong side
 #
@@ -440,12 +622,9 @@ if normal_films is not None:
         f"{len(normal_films)} normal films; lower half, image right minus image left: "
         f"{right_minus_left:+.3f} (original), {mirrored_right_minus_left:+.3f} (mirrored)"
     )
-    # mirroring swaps the two halves, so the mirrored difference is exactly the negative: only the original is tested
-    rec.claim(
-        "on the average normal chest film the heart side (lower image right) is brighter than the left",
-        right_minus_left > 0.02,
-        right_minus_left=round(right_minus_left, 3),
-    )
+    # mirroring swaps the two halves, so the mirrored difference is exactly the negative
+    difference = round(right_minus_left, 3)
+    rec.claim("the lower image right (heart) is brighter", difference > 0.02, difference=difference)
 else:
     print("PneumoniaMNIST is not downloaded: the average film needs it (see the message above).")
 
@@ -466,8 +645,11 @@ rl.plot.grid(
 # The package's default pipeline for chest films therefore leaves mirroring out, and says why:
 
 # %%
-print([type(step).__name__ for step in chest_aug])
-no_flip = not any(isinstance(step, rl.transforms.RandomFlip) for step in chest_aug)
+step_names = []
+for step in chest_aug:
+    step_names.append(type(step).__name__)
+print(step_names)
+no_flip = "RandomFlip" not in step_names
 rec.claim("the default chest X-ray pipeline contains no mirroring", no_flip)
 print(rl.transforms.UNSAFE["chest_xray"]["horizontal flip"])
 
@@ -488,17 +670,13 @@ for problem in rl.transforms.unsafe_steps("chest_xray", naive):
 # the crops that contain none of the lesion:
 
 # %%
-many = liver.repeat(200, 1, 1, 1)  # (200, 1, 96, 96)
-_, crop_masks = rl.transforms.RandomCrop(40)(
-    many, mask=lesion.repeat(200, 1, 1), generator=rl.transforms.make_generator(SEED)
-)
-lost = float((crop_masks.sum(dim=(1, 2)) == 0).float().mean())
-rec.measure("crops_without_lesion", lost)
-rec.claim(
-    "small random crops (40 of 96 pixels) often cut the lesion out entirely (in more than 20 % of crops)",
-    lost > 0.2,
-    fraction_without_lesion=round(lost, 3),
-)
+many = liver.repeat(200, 1, 1, 1)  # (200, 1, 96, 96): the same slice 200 times
+many_masks = lesion.repeat(200, 1, 1)  # (200, 96, 96)
+crop_40 = rl.transforms.RandomCrop(40)
+_, crop_masks = crop_40(many, mask=many_masks, generator=rl.transforms.make_generator(SEED))
+lesion_pixels = crop_masks.sum(dim=(1, 2))  # lesion pixels left in each crop
+lost = round(float((lesion_pixels == 0).float().mean()), 3)  # share of crops with no lesion
+rec.claim("more than 20 % of 40-pixel crops cut the lesion out entirely", lost > 0.2, lost=lost)
 
 # %% [markdown]
 # For a "lesion present" label, crops must be large enough to keep the lesion, or be placed around it
@@ -506,18 +684,17 @@ rec.claim(
 #
 # ### Intensity changes on CT change the diagnosis
 #
-# Hounsfield units are calibrated, so on any scanner water reads close to 0 and soft tissue a few tens
-# of HU (give or take a few HU between scanners, tube voltages and kernels): a simple cyst is water
-# (about 0 to 15 HU), a solid lesion is soft tissue (30 HU and more). A brightness change in the liver window (W 150 / L 60) moves every pixel
-# by delta x 150 HU. Here a phantom cyst, unenhanced phase, before and after brightness +0.2:
+# Hounsfield units are calibrated, so a simple cyst is water (about 0 to 15 HU) and a solid lesion is
+# soft tissue (30 HU and more). A brightness change in the liver window (W 150 / L 60) moves every
+# pixel by delta x 150 HU. Here a phantom cyst, unenhanced phase, before and after brightness +0.2,
+# and after a shift of only 5 HU (brightness 5 / 150), the size of the real differences between
+# scanners and tube voltages:
 
 # %%
 e = int(np.flatnonzero(cases.category == "E")[0])  # a simple cyst
-window = rl.WINDOWS["liver"]
-cyst_image = torch.from_numpy(
-    rl.window(cases.images[e, 0:1], preset="liver")
-)  # (1, 96, 96) unenhanced
-cyst = torch.from_numpy(cases.lesion_mask[e])
+unenhanced = cases.images[e, 0:1]  # (1, 96, 96) HU, the unenhanced phase
+cyst_image = torch.from_numpy(rl.window(unenhanced, preset="liver"))  # (1, 96, 96) in [0, 1]
+cyst = torch.from_numpy(cases.lesion_mask[e])  # (96, 96), True on the cyst
 
 
 def as_hu(windowed):
@@ -525,125 +702,267 @@ def as_hu(windowed):
     return windowed * window.width + window.level - window.width / 2
 
 
-before = float(as_hu(cyst_image)[0][cyst].mean())
-after = float(as_hu(rl.transforms.adjust_brightness(cyst_image, 0.2))[0][cyst].mean())
-print(f"cyst: {before:.0f} HU before, {after:.0f} HU after brightness +0.2")
-rec.claim(
-    "on CT a brightness change of 0.2 (liver window) turns the cyst's water density into soft-tissue density",
-    before < 20 and after > 30,
-    before_hu=round(before),
-    after_hu=round(after),
+def cyst_hu(image):
+    """Mean HU of the cyst's pixels."""
+    return float(as_hu(image)[0][cyst].mean())
+
+
+before = cyst_hu(cyst_image)
+after_small = cyst_hu(rl.transforms.adjust_brightness(cyst_image, 5 / window.width))
+after = cyst_hu(rl.transforms.adjust_brightness(cyst_image, 0.2))
+print(
+    f"cyst: {before:.0f} HU before, {after_small:.0f} HU after a 5 HU shift, {after:.0f} HU after brightness +0.2"
 )
+before, after = round(before), round(after)
+turned = before < 20 and after > 30
+rec.claim("+0.2 turns the cyst's water into soft tissue", turned, before=before, after=after)
 
 # %% [markdown]
-# The augmented image shows a "cyst" at soft-tissue density: a solid lesion, still labelled benign cyst.
-# That is why the CT pipeline leaves contrast and brightness out, while the MR pipeline (no absolute
-# scale) keeps them:
+# After +0.2 the augmented image shows a "cyst" at soft-tissue density: a solid lesion, still
+# labelled benign cyst. After a 5 HU shift it still reads as water. That is why the CT pipeline
+# leaves contrast and brightness out, while the pipeline for weighted MR (no absolute scale) keeps
+# them:
 
 # %%
-for kind in ["ct", "mr"]:
-    print(f"{kind:>3}:", [step.label for step in rl.transforms.default_augmentation(kind)])
+for kind in ["ct", "mr", "mr_map"]:
+    labels = []
+    for step in rl.transforms.default_augmentation(kind):
+        labels.append(step.label)
+    print(f"{kind:>6}:", labels)
 print("CT brightness:", rl.transforms.UNSAFE["ct"]["brightness"])
+
+# %% [markdown]
+# ### Which step is safe for which image
+#
+# The reasons are kept as data, `rl.transforms.UNSAFE`, for each kind of image: `ct`, the `phantom`
+# (an abdominal CT in HU, so the CT rules hold), weighted MR (`mr`), quantitative MR maps (`mr_map`),
+# chest films and ultrasound. The table lists the steps that are unsafe for at least one of them;
+# its last row is the largest rotation, in degrees, that each kind allows:
+
+# %%
+kinds = ["ct", "phantom", "mr", "mr_map", "chest_xray", "ultrasound"]
+steps = ["horizontal flip", "vertical flip", "large rotation", "contrast", "brightness"]
+header = f"{'step':<16}"
+for kind in kinds:
+    header += f"{kind:>11}"
+print(header)
+for step in steps:
+    row = f"{step:<16}"
+    for kind in kinds:
+        verdict = "unsafe" if step in rl.transforms.UNSAFE[kind] else "ok"
+        row += f"{verdict:>11}"
+    print(row)
+row = f"{'rotation limit':<16}"  # degrees: a larger rotation counts as a large rotation
+for kind in kinds:
+    row += f"{rl.transforms.MAX_DEGREES[kind]:>11}"
+print(row)
+
+# %% [markdown]
+# Read it by column. On CT and the phantom, a left-right flip breaks situs and laterality (the liver
+# belongs on the image left; a left-sided lesion would become right-sided), upside down the patient
+# becomes prone, and contrast or brightness destroys what a Hounsfield unit means. On weighted MR,
+# contrast and brightness are fine; on a quantitative map they change the measurement. Ultrasound
+# may be mirrored left-right (the probe can be held either way round), but not turned upside down:
+# the transducer is always at the top. On natural photographs, for which many published pipelines were
+# written, all of these are usually fine: a mirrored or brighter photo of a dog still shows a dog.
+#
+# Such a photo-style pipeline, run on the phantom, is flagged step by step, while the phantom's own
+# pipeline passes:
+
+# %%
+photo_style = [
+    rl.transforms.RandomFlip(p=0.5),
+    rl.transforms.RandomFlip(p=0.5, horizontal=False),
+    rl.transforms.RandomRotate(degrees=30),
+    rl.transforms.RandomContrast((0.8, 1.2)),
+    rl.transforms.RandomBrightness(0.1),
+]
+problems = rl.transforms.unsafe_steps("phantom", photo_style)
+for problem in problems:
+    print("-", problem)
+phantom_problems = rl.transforms.unsafe_steps("phantom", phantom_aug)
+flagged = len(problems)
+all_flagged = flagged == 5 and not phantom_problems
+rec.claim("all 5 photo steps flagged; the phantom's pipeline passes", all_flagged)
+
+# %% [markdown]
+# ### Exercise 4 · Safe augmentations for an abdominal CT
+#
+# You train a network to classify liver lesions on portal venous CT, in HU, in the liver window. From
+# the list below, choose every augmentation that keeps both the anatomy and the Hounsfield units true,
+# and write them as a set of names, e.g. `{"shift up to 5 %", ...}`.
+
+# %%
+print("\n".join(ex.CT_CHOICES))
+my_safe = ...  # a set of names copied from the list above
+### BEGIN SOLUTION
+my_safe = {
+    "rotation up to 5 degrees",
+    "shift up to 5 %",
+    "zoom 0.95-1.05",
+    "crop that keeps the lesion",
+    "dose noise in HU before the window",
+}
+### END SOLUTION
+ex.ct_safe.check(my_safe)
+# ex.ct_safe.hint()
+# ex.ct_safe.solution()
 
 # %% [markdown]
 # ## 7. What does augmentation cost?
 #
 # Augmentation runs on every batch of every epoch, so it has to be cheap. We time the chest pipeline on
-# a batch of 256 images of 64 x 64 pixels and compare it with one training step (forward pass, backward
-# pass, weight update) of the course's small CNN on the same batch. The numbers depend on your computer.
+# a batch of 256 images of 64 x 64 pixels and compare it with one **training step** of the course's
+# small CNN on the same batch: the **forward pass** (the batch through the network to its outputs), the
+# **backward pass** (how each weight should change to reduce the error) and the weight update (lesson
+# 04 explains all three). The numbers depend on your computer and on what else it is doing.
 
 # %% tags=["nbval-ignore-output"]
-import time
-
-
-def median_ms(step, repeats):
-    """Median time of step() in milliseconds, after one warm-up call."""
-    times = []
-    for _ in range(repeats + 1):
-        if DEVICE.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        step()
-        if DEVICE.type == "cuda":
-            torch.cuda.synchronize()
-        times.append((time.perf_counter() - start) * 1000)
-    return float(np.median(times[1:]))
-
-
 n_batch = rl.config.pick(smoke=8, cpu=256, gpu=256)
-x = (
-    torch.nn.functional.interpolate(
-        normal_films[:n_batch] if normal_films is not None else chest.repeat(n_batch, 1, 1, 1),
-        size=(64, 64),
-        mode="bilinear",
-    )
-    .clamp(0, 1)
-    .to(DEVICE)
-)
+if normal_films is not None:
+    films = normal_films[:n_batch]  # (n_batch, 1, 28, 28)
+else:
+    films = chest.repeat(n_batch, 1, 1, 1)  # without the download: one film, n_batch times
+films = torch.nn.functional.interpolate(films, size=(64, 64), mode="bilinear").clamp(0, 1)
+x = films.to(DEVICE)  # (n_batch, 1, 64, 64)
+# made-up labels: only the time matters here
 y = torch.randint(0, 2, (n_batch,), generator=torch.Generator().manual_seed(SEED)).to(DEVICE)
+tuple(x.shape)
+
+# %%
 model = rl.models.small_cnn(in_channels=1, num_classes=2).to(DEVICE)
-gen = rl.transforms.make_generator(SEED, device=DEVICE)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+timing_generator = rl.transforms.make_generator(SEED, device=DEVICE)
+
+
+def augment_batch():
+    """Augment the whole batch once with the chest pipeline."""
+    chest_aug(x, generator=timing_generator)
 
 
 def train_step():
-    """Forward pass, backward pass, and a plain gradient-descent update of every weight."""
-    model.zero_grad()
+    """One training step: forward pass and loss, backward pass, weight update."""
+    optimizer.zero_grad()
     loss = torch.nn.functional.cross_entropy(model(x), y)
     loss.backward()
-    with torch.no_grad():
-        for weight in model.parameters():
-            weight -= 0.01 * weight.grad
+    optimizer.step()
 
-
-repeats = rl.config.pick(smoke=1, cpu=3, gpu=20)
-augment_ms = median_ms(lambda: chest_aug(x, generator=gen), repeats)
-step_ms = median_ms(train_step, repeats)
-print(
-    f"batch of {n_batch} at 64 x 64 on {DEVICE.type}: augmenting {augment_ms:.1f} ms, "
-    f"one training step {step_ms:.1f} ms; augmenting costs {augment_ms / step_ms:.0%} of a step"
-)
 
 # %% tags=["nbval-ignore-output"]
-rec.measure(
-    "augment_ms_per_batch", round(augment_ms, 2), note=f"batch {n_batch}, 64x64, {DEVICE.type}"
+repeats = rl.config.pick(smoke=1, cpu=3, gpu=20)
+augment_ms = rl.transforms.time_per_batch(augment_batch, repeats=repeats, device=DEVICE)
+step_ms = rl.transforms.time_per_batch(train_step, repeats=repeats, device=DEVICE)
+share = augment_ms / step_ms
+print(
+    f"batch of {n_batch} at 64 x 64 on {DEVICE.type}: augmenting {augment_ms:.1f} ms, one training step {step_ms:.1f} ms"
 )
-rec.measure(
-    "train_step_ms_per_batch", round(step_ms, 2), note=f"batch {n_batch}, 64x64, {DEVICE.type}"
-)
-rec.claim(
-    "augmenting a batch costs less than half of one training step on it",
-    augment_ms < 0.5 * step_ms,
-    augment_ms=round(augment_ms, 1),
-    step_ms=round(step_ms, 1),
-)
+print(f"augmenting costs {share:.0%} of a training step")
+augment_ms, step_ms = round(augment_ms, 1), round(step_ms, 1)
+rec.claim("augmenting costs under half a step", share < 0.5, augment_ms=augment_ms, step_ms=step_ms)
 
 # %% [markdown]
-# Augmenting a batch costs less than half a training step, and on a CPU only a few per cent of it
-# (the share is printed above). On a GPU the small network's training step itself takes only a few
-# milliseconds, so the share is larger: about 30 % when we timed the same batch on an H100. Either
-# way a network can be trained on fresh versions of every case in every epoch at modest extra cost.
+# Augmenting a batch costs a small share of a training step (printed above; on this course's
+# 2-core CPU a few per cent). On a GPU the small network's training step is itself much faster, so
+# the share there is larger; this lesson does not measure it. Either way a network can be trained
+# on fresh versions of every case in every epoch at modest extra cost.
 #
 # ## Summary
 # - Augmentation makes new training images from the ones we have: crops at different locations,
 #   mirroring, rotation, parallel shift, noise, contrast and brightness (review Fig. 4).
 # - It counts among the review's countermeasures against overfitting (Table 1); lesson 05 measures how
 #   much it helps.
+# - On CT, noise belongs in Hounsfield units before the window: correlated, with an SD of
+#   12 / sqrt(dose) HU here (a quarter of the dose doubles it). Noise added after the window is a
+#   simplification that, among other things, greys the air.
 # - The random transforms augment a whole batch in one call, each image with its own setting.
-# - For segmentation, image and mask move by the same random draw: here identical pixel for pixel under
-#   flips and crops, and the lesion centre within half a pixel under rotation and shift.
-# - An augmentation must keep the label true: no mirrored chest films (dextrocardia), no crops that cut
-#   the lesion out, no brightness or contrast changes on CT where HU carry the diagnosis (fine on MR,
-#   which has no absolute scale). `default_augmentation(kind)` leaves such steps out and
-#   `unsafe_steps` says why.
-# - Augmenting a batch costs less than half a training step on it: a few per cent on a CPU, about 30 %
-#   on a GPU, where the small network's step is itself very fast.
+# - For segmentation, image and mask move by the same random draw: identical pixel for pixel under
+#   crops, the lesion centre within a pixel under rotation, shift and zoom; with two draws they drift
+#   centimetres apart.
+# - An augmentation must keep the label true: no mirrored chest films (dextrocardia), no mirrored or
+#   upside-down CT (situs, prone), no crops that cut the lesion out, no contrast or brightness change
+#   on CT (a shift of a few HU at most) or on quantitative MR maps; fine on weighted MR, which has no
+#   absolute scale. `default_augmentation(kind)` leaves such steps out and `unsafe_steps` says why; the
+#   phantom gets dose noise in HU, a few degrees of rotation, small shifts and zooms.
+# - Augmenting a batch costs a few per cent of a training step on a CPU.
 #
 # ## Questions
 # 1. You train a network to find pneumothorax on chest films. Would you use mirroring? Would you use
 #    a rotation of 5 degrees? Of 90 degrees?
+#
+# <details><summary>Answer</summary>
+#
+# No mirroring: a mirrored film shows the heart on the right (dextrocardia), an image the network
+# will not meet in practice, and any label or report that names the side of the pneumothorax becomes
+# false. A rotation of 5 degrees, yes: patients stand or lie a little rotated, and the package allows
+# up to 10 degrees for chest films. A rotation of 90 degrees, no: no chest film is ever read on its
+# side, and the apex, where air collects in an upright patient, would point sideways.
+#
+# </details>
+#
 # 2. Why must the segmentation mask be rotated with nearest-neighbour interpolation and not bilinear?
+#
+# <details><summary>Answer</summary>
+#
+# A mask holds labels, not grey levels. Bilinear interpolation averages neighbouring pixels, so at
+# the lesion's edge it makes values such as 0.5, which are no label at all; with several labels (1
+# liver, 3 kidney) it could even make a 2, another organ, along their border. Nearest neighbour copies
+# one existing label into each new pixel, so the mask stays a valid mask. The image may be averaged:
+# it only gets a little smoother.
+#
+# </details>
+#
 # 3. A CT lesion classifier is augmented with brightness changes of +-0.2 in a window of width 150.
 #    How many HU is that, and which diagnosis could it turn into which?
+#
+# <details><summary>Answer</summary>
+#
+# 0.2 x 150 HU = up to 30 HU either way. A simple cyst at about 10 HU could read 40 HU, soft-tissue
+# density like a solid lesion (a metastasis, for instance), while still labelled "cyst" (section 6
+# measured 10 HU becoming 40 HU). The other way, a solid hypo-attenuating lesion at 35 HU could read
+# 5 HU, as water, while labelled "solid". The network learns that density does not matter, which is
+# false.
+#
+# </details>
+#
 # 4. Why is a contrast or brightness change reasonable for MR but not for CT?
+#
+# <details><summary>Answer</summary>
+#
+# On conventional weighted MR the signal has no absolute scale: the same tissue gives other numbers
+# with another coil, receiver gain, sequence or scanner, and the reader compares tissues with each
+# other, so changing contrast and brightness imitates real variation. CT numbers are calibrated
+# Hounsfield units (water about 0, air -1000), and readers use them as measurements (a cyst against
+# a solid lesion, an adrenal adenoma at 10 HU or less unenhanced), so changing them changes the
+# diagnosis. Two nuances: small real shifts of a few HU occur between scanners, tube voltages and
+# bolus timings, so a shift of a few HU can be defended on CT; and quantitative MR maps (ADC, T1 or
+# T2 maps, fat fraction) do have physical units and must not be changed either.
+#
+# </details>
+#
 # 5. Your segmentation network's outlines are always shifted a few pixels to one side of the lesions.
 #    Which mistake in the augmentation code would you look for first?
+#
+# <details><summary>Answer</summary>
+#
+# That image and mask were not moved together. Separate random draws for image and mask would scatter
+# the outlines in every direction (section 4); a shift always to the same side points to something
+# systematic: a shift or crop applied to the image but not to the mask, an offset or sign error in a
+# hand-written crop or shift, or image and mask resampled with different conventions (for example
+# about the pixel centre). Check it by numbers, as in section 4: pass the mask through the same call
+# (`mask=`) and compare the lesion centres.
+#
+# </details>
+#
+# 6. Your training CTs were all acquired at standard dose; the department moves to a reduced-dose
+#    protocol. Which augmentation would prepare the network, and how would you make it physical?
+#
+# <details><summary>Answer</summary>
+#
+# Dose noise: add noise in HU, before the window, with an SD growing as 1/sqrt(dose fraction) (at a
+# quarter of the dose about twice the standard-dose noise) and with the grain of real CT noise, as
+# `RandomDose` does. White noise added after the window is only a stand-in: the same SD in window
+# units means different HU in different windows, it has no grain, and it greys air that stays black.
+# Then check the network on real reduced-dose scans: iterative reconstruction changes the texture of
+# the noise in ways this model does not capture.
+#
+# </details>

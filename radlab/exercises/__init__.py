@@ -209,3 +209,12 @@ class Exercise:
 def exercises_of(module) -> dict[str, Exercise]:
     """The exercises a lesson module defines, by name, in the order written."""
     return {name: value for name, value in vars(module).items() if isinstance(value, Exercise)}
+
+
+def __getattr__(name: str):
+    """``rl.exercises.lesson01`` and friends load on first use."""
+    if name.startswith("lesson") and name[6:].isdigit():
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'radlab.exercises' has no attribute {name!r}")
