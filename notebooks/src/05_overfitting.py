@@ -243,7 +243,7 @@ rec.claim(
     gap_few=gap_few,
 )
 rec.claim(
-    f"the validation loss with all {all_n} images is lower than with {small_n}",
+    f"the validation loss with {all_n} images is lower than with {small_n}",
     lower_loss,
     val_all=val_loss_all,
     val_few=val_loss_few,
@@ -317,9 +317,9 @@ show({BASELINE: table[BASELINE], "dropout 0.5": table["dropout 0.5"]})
 # fully connected layers (AlexNet, lesson 07). We show the numbers but claim no effect that this
 # experiment is too small to show reliably.
 #
-# **Weight decay.** Another common brake on memorizing, not in the review's Table 1, is *weight
-# decay* (an *L2 penalty*): a cost for large weights added to the loss, so that every update also
-# pulls each weight a little towards zero:
+# **Weight decay.** Another common brake on memorizing is *weight decay* (an *L2 penalty*): a cost
+# for large weights added to the loss, so that every update also pulls each weight a little towards
+# zero. With plain gradient descent (lesson 04) each update becomes
 #
 # new weight = weight - learning rate x (gradient + decay x weight).
 #
@@ -577,22 +577,22 @@ if data.real:  # the claim is about PneumoniaMNIST's own splits
 # With PneumoniaMNIST the test AUC is lower than the validation AUC (both printed above), and there
 # are at least two reasons, which these numbers cannot tell apart:
 #
-# - **a test group assembled differently.** The original authors set the test films aside as a
-#   group, not by a random draw from the pool, and they hold a smaller share of pneumonia than the
-#   training and validation films (the class shares printed above). Whatever else sets that group
-#   apart (the time the films were taken, how they were selected) makes the test set harder, even
-#   within one hospital.
+# - **a test group assembled differently.** The source study released its test films as a separate
+#   set; they were not drawn from the pool that MedMNIST split, and they hold a smaller share of
+#   pneumonia than the training and validation films (the class shares printed above). Whatever
+#   else may set that group apart (when the films were taken, how they were chosen) can make the
+#   test harder, even within one hospital.
 # - **a validation set that is too easy.** If a child has films on both sides of the 9:1 cut, a
 #   validation film can be a near-copy of a film the network trained on. That is *leakage*: part of
 #   the high validation AUC may come from recognising children already seen, not from reading
 #   pneumonia, and part of the drop to the test AUC may be that advantage disappearing.
 #
-# Either way, the validation score of this data set flatters the model, and the test score is the
-# one to report. A split by patient (lesson 06) closes the second door. (With the phantom stand-in
-# every split has its own simulated patients, so neither reason applies there.) A truly external
-# test would add a different hospital, scanner and population. In a paper, look for a test set
-# that was kept apart in this sense (other patients, ideally another time or hospital), for a split
-# made by patient, and for the sentence saying the test set was used once.
+# Either way, on this data set the validation score is the more flattering of the two, and the test
+# score is the one to report. A split by patient (lesson 06) closes the second door. (With the
+# phantom stand-in every split has its own simulated patients, so neither reason applies there.) A
+# truly external test would add a different hospital, scanner and population. In a paper, look for a
+# test set that was kept apart in this sense (other patients, ideally another time or hospital), for
+# a split made by patient, and for the sentence saying the test set was used once.
 
 # %% [markdown]
 # ### Exercise 4 · Which split decides what?
@@ -906,7 +906,7 @@ print(
 #   cross-validation uses every case once, shows the spread, and costs five fits.
 # - Batch normalization reached the same validation AUC in a fraction of the steps (at most half
 #   here; the measured factor is printed above); five times the learning rate added nothing in our
-#   run. The original paper measured about 14 times fewer steps for Inception (the review quotes 17).
+#   run. The original paper measured about 14 times fewer steps for Inception (the review: 17).
 #
 # ## Questions
 # 1. A paper reports training accuracy 0.99 and validation accuracy 0.78. What do you suspect, and
@@ -914,7 +914,12 @@ print(
 #
 # <details><summary>Answer</summary>
 #
-# ANSWER1
+# Overfitting: the network is nearly perfect on the cases it trained on and much worse on new ones.
+# First, more cases (the most reliable measure in section 2, where the loss gap fell from 0.133 with
+# 100 images to 0.041 with 1000), and, where no more patients can be had, augmentation that keeps
+# the label true; then early stopping on the validation loss. Also check that the validation cases
+# come from the same population as the training cases: a gap can reflect a different group, not only
+# memorizing.
 #
 # </details>
 #
@@ -923,7 +928,11 @@ print(
 #
 # <details><summary>Answer</summary>
 #
-# ANSWER2
+# A gap also shrinks when the network does worse on its training cases without doing better on new
+# ones. Without batch normalization the loss gap was the smallest in the table (0.012 against the
+# baseline's 0.104), but the training loss was 0.397 instead of 0.027, the validation loss 0.409
+# instead of 0.131 and the validation AUC 0.901 instead of 0.986: the network had learned less, it
+# was underfitting. Judge a countermeasure by its validation score first and by the gap second.
 #
 # </details>
 #
@@ -932,7 +941,12 @@ print(
 #
 # <details><summary>Answer</summary>
 #
-# ANSWER3
+# Choosing the epoch by the test score turns the test set into a validation set: the chosen
+# epoch is the one that happens to suit those particular cases best, so the reported score is
+# optimistic and no longer an honest estimate for new patients. (The review's Fig. 9b calls this
+# curve "test", but a curve that chooses the epoch is a validation curve.) The study should have
+# chosen the epoch on a separate validation split, or by cross-validation within the training data,
+# and then scored the final model once on the untouched test set.
 #
 # </details>
 #
@@ -941,7 +955,12 @@ print(
 #
 # <details><summary>Answer</summary>
 #
-# ANSWER4
+# 5-fold cross-validation: each of five fits trains on 200 patients and is evaluated on the 50 left
+# out, so every patient is evaluated once and the spread between folds shows how much the estimate
+# moves; it costs five trainings. A single 80/20 split costs one training, but its AUC rests on 50
+# patients and depends on which 50 they are: in section 9, five random hold-out splits of a pool of
+# 500 images gave AUCs from 0.956 to 0.985. Make the folds by patient and stratified by class, and
+# if a final test set is needed, set it aside before cross-validating.
 #
 # </details>
 #
@@ -950,7 +969,14 @@ print(
 #
 # <details><summary>Answer</summary>
 #
-# ANSWER5
+# The network, data and optimizer differ: Inception (tens of layers) trained with SGD and momentum
+# for millions of steps on 1.2 million ImageNet photographs, against three convolutional blocks on
+# two-class 28-pixel chest films trained with Adam, which already adapts each weight's step and so
+# takes over part of what batch normalization gives plain SGD. The measurement differs too: the
+# paper's fastest network came with other speed-ups (a higher learning rate, no dropout, faster
+# learning-rate decay), while here five times the learning rate added nothing; our steps are counted
+# only at the end of each epoch, and our target is the best AUC the network without BN reached in a
+# 10-epoch budget.
 #
 # </details>
 #
@@ -959,6 +985,13 @@ print(
 #
 # <details><summary>Answer</summary>
 #
-# ANSWER6
+# First, the source study released its test films as a separate set, not drawn from the pool that
+# MedMNIST split into training and validation: they hold a smaller share of pneumonia (62.5% against
+# 74.2%) and may differ in other ways, which can make the test harder. Second, MedMNIST cut the
+# source training set into training and validation image by image, so a child with several films may
+# have films on both sides: a validation film can be a near-copy of a training film, which can
+# inflate the validation AUC (leakage). A split by patient removes the second explanation; the
+# numbers printed here (validation 0.988, test 0.951) show the drop but cannot tell how much of it
+# comes from each.
 #
 # </details>
