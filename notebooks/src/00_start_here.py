@@ -104,8 +104,8 @@ print(
 )
 estimate = rl.course.estimated_minutes(seconds)
 for number, minutes in estimate.items():
-    print(f"lesson {number} ({rl.course.PLAN[number]}): about {minutes:.1f} min in cpu mode")
-print(f"all of them: about {sum(estimate.values()):.0f} min (running, not reading)")
+    print(f"lesson {number} ({rl.course.PLAN[number]}): about {minutes * 60:.0f} s in cpu mode")
+print(f"all of them: about {sum(estimate.values()):.1f} min of computing (reading takes longer)")
 
 # %% [markdown]
 # Which data sets are on this computer? The real chest X-rays (PneumoniaMNIST), breast ultrasound
