@@ -86,8 +86,9 @@ PLAN = {
 
 
 # Lesson times in cpu mode on the machine the course is built on, each lesson run alone with
-# `python -m radlab.course run --mode cpu` (benchmarks/README.md, "Lesson times"), and the seconds
-# that machine takes for :func:`speed_check`. Lesson 00 scales them to the learner's computer.
+# `python -m radlab.course run --mode cpu` (benchmarks/README.md, "Lesson times: the second
+# edition"), and the seconds that machine takes for :func:`speed_check`. Lesson 00 scales them to
+# the learner's computer.
 REFERENCE = {
     "machine": "the course's 2-core x86-64 build machine (2 threads), torch 2.14.1",
     "speed_check_seconds": 0.19,

@@ -292,3 +292,23 @@ def test_student_copies_run_top_to_bottom_with_exercises_unanswered(tmp_path):
         timeout=1800,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+def test_the_reference_times_cover_every_lesson_written():
+    written = sorted(p.stem[:2] for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    assert sorted(course.REFERENCE["cpu_seconds"]) == written
+    assert all(s > 0 for s in course.REFERENCE["cpu_seconds"].values())
+
+
+def test_estimated_minutes_scale_with_the_speed_check():
+    reference = course.REFERENCE["speed_check_seconds"]
+    same = course.estimated_minutes(reference)
+    twice = course.estimated_minutes(2 * reference)
+    for number, seconds in course.REFERENCE["cpu_seconds"].items():
+        assert same[number] == pytest.approx(seconds / 60)
+        assert twice[number] == pytest.approx(2 * seconds / 60)
+
+
+def test_speed_check_times_a_real_training_job():
+    seconds = course.speed_check(repeats=1)
+    assert 0 < seconds < 120
