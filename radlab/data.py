@@ -805,6 +805,7 @@ def subset(
 STAND_INS: dict[str, str] = {
     "pneumoniamnist": "malignant",
     "breastmnist": "benign",
+    "organamnist": "category",  # multi-class CT for multi-class CT: 5 lesion categories, not 11
 }
 # the image kind of each set, for radlab.transforms.default_augmentation (None: no safe default)
 IMAGE_KINDS: dict[str, str | None] = {
@@ -921,8 +922,10 @@ def load(
     classes, pixels per side and class numbering (see :data:`STAND_INS`), so that every
     lesson still runs. PneumoniaMNIST (1 = pneumonia, 0 = normal) is replaced by malignant
     (1) vs benign (0) lesions; BreastMNIST, whose class 0 is malignant and 1 normal or
-    benign, by malignant (0) vs benign (1) lesions. ``task`` and ``label_names`` always
-    describe the data returned: read the class names there, not from the set asked for.
+    benign, by malignant (0) vs benign (1) lesions. OrganAMNIST (11 organs on abdominal CT)
+    has no phantom with 11 classes: its stand-in is the five lesion categories A-E, still a
+    multi-class task on CT. ``task``, ``label_names`` and ``n_classes`` always describe the
+    data returned: read the class names there, not from the set asked for.
 
     Args:
         name: a MedMNIST 2D name (``"pneumoniamnist"``...) or a phantom task:

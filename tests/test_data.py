@@ -257,7 +257,9 @@ def _rows(x: torch.Tensor) -> set[bytes]:
     return {row.numpy().tobytes() for row in x}
 
 
-@pytest.mark.parametrize("name, n_classes", [("pneumoniamnist", 2), ("breastmnist", 2)])
+@pytest.mark.parametrize(
+    "name, n_classes", [("pneumoniamnist", 2), ("breastmnist", 2), ("organamnist", 5)]
+)
 def test_missing_set_gets_a_phantom_stand_in_and_one_note(tmp_path, capsys, name, n_classes):
     data = rd.load(name, root=tmp_path, seed=0)
     printed = capsys.readouterr().out.splitlines()
@@ -320,10 +322,15 @@ def test_missing_set_without_stand_in_says_how_to_fetch(tmp_path, capsys):
         rd.load("liver", root=tmp_path)
 
 
-def test_every_stand_in_replaces_a_benign_malignant_set(tmp_path):
-    assert rd.STAND_INS == {"pneumoniamnist": "malignant", "breastmnist": "benign"}
-    for name in rd.STAND_INS:
+def test_every_stand_in_replaces_a_set_of_the_same_kind_of_task(tmp_path):
+    assert rd.STAND_INS == {
+        "pneumoniamnist": "malignant",
+        "breastmnist": "benign",
+        "organamnist": "category",
+    }
+    for name in ["pneumoniamnist", "breastmnist"]:
         assert rd.card(name).task == "binary-class", name
+    assert rd.card("organamnist").task == "multi-class"  # 11 organs; its stand-in has 5 classes
     with pytest.raises(rd.DatasetNotFound, match="no phantom stand-in"):  # ordinal DR grades
         rd.load("retinamnist", root=tmp_path)
 
