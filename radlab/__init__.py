@@ -17,7 +17,9 @@ Use it as ``import radlab as rl``; each idea lives in one module:
 ``rl.plot``        figures with their window in the title
 ``rl.widgets``     interactive viewers (thin wrappers over ``rl.plot``)
 ``rl.claims``      a lesson's measured numbers and the claims they support
-``rl.exercises``   the lessons' exercises, which check themselves (lesson01 ... lesson06)
+``rl.pixelwise``   networks that answer with an image: FCN, U-Net, SegNet, RED-CNN
+``rl.transfer``    pretrained weights from the cache, a grey first layer, freezing layers
+``rl.exercises``   the lessons' exercises, which check themselves (lesson01, lesson02, ...)
 ``rl.course``      run the lessons headless; student copies; the speed check
 ================== ===================================================================
 
@@ -39,6 +41,8 @@ _MODULES = (
     "ct_physics",
     "transforms",
     "models",
+    "pixelwise",
+    "transfer",
     "metrics",
     "train",
     "checkpoints",

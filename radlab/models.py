@@ -8,7 +8,15 @@ that maps a batch of images ``(N, C, H, W)`` to logits ``(N, num_classes)``:
 ``resnet_small``         a compact ResNet for 28-64 px images (MedMNIST)
 ``resnet18``             torchvision's ResNet-18, first conv adapted to C
 ``Ensemble``             several trained models whose probabilities are averaged
+``alexnet_small``        AlexNet's plan (5 conv, 3 max pool, 3 fully connected), small
+``googlenet_small``      a small GoogLeNet: a stem, three ``Inception`` blocks
+``resnet``               ResNet-18 / 34 / 50 from torchvision, or their plain twins
+``resnet_thin``          He et al.'s thin CIFAR-style ResNet (6n + 2 layers), or plain
+``texture_cnn``          a Texture CNN: the energy of each last map into the classifier
 =======================  ===================================================
+
+``multiply_adds`` counts the multiply-adds one image costs (torch's FLOP
+counter, halved), the cost the 1 x 1 reductions of GoogLeNet cut.
 
 The pieces they are made of (``conv_block``, ``ResidualBlock``) are public
 too, so a lesson can push a random batch through one block and read the
@@ -56,6 +64,18 @@ __all__ = [
     "count_parameters",
     "LayerRow",
     "layer_table",
+    "multiply_adds",
+    "alexnet_small",
+    "Inception",
+    "googlenet_small",
+    "resnet",
+    "resnet_thin",
+    "Energy",
+    "texture_cnn",
+    "fcn",
+    "red_cnn",
+    "segnet",
+    "unet",
 ]
 
 # 3x3 filters for the convolution lesson. torch's conv2d does not flip the
@@ -501,3 +521,410 @@ def layer_table(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerRow
         for m, training in modes.items():
             m.training = training
     return rows
+
+
+# ------------------------------------------------------ architectures (lesson 07) --
+
+
+def multiply_adds(model: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """Multiply-adds one image costs in ``model``: torch's FLOP count of a forward pass, halved.
+
+    One multiply-add (a weight times an input, added to a sum) is two floating-point
+    operations; torch's ``FlopCounterMode`` counts convolutions and matrix products
+    (fully connected layers), not ReLU, pooling, batch normalization or biases, which
+    cost little beside them. A convolution with F x F filters from M to N channels
+    giving an H x W output costs H x W x N x F x F x M multiply-adds.
+
+    Args:
+        model: any ``nn.Module`` taking a batch ``(1, *input_shape)``.
+        input_shape: one image without the batch axis, e.g. ``(1, 28, 28)``.
+
+    Example:
+        >>> multiply_adds(nn.Conv2d(192, 32, kernel_size=5, padding=2, bias=False), (192, 28, 28))
+        120422400
+        >>> 28 * 28 * 32 * 5 * 5 * 192
+        120422400
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    shape = tuple(int(n) for n in input_shape)
+    first = next(model.parameters(), None)
+    blank = torch.zeros(1, *shape, device=first.device if first is not None else "cpu")
+    modes = {m: m.training for m in model.modules()}
+    counter = FlopCounterMode(display=False)
+    try:
+        model.eval()
+        with torch.no_grad(), counter:
+            model(blank)
+    finally:
+        for m, training in modes.items():
+            m.training = training
+    return int(counter.get_total_flops()) // 2
+
+
+def _conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int, **conv) -> nn.Sequential:
+    """Convolution (no bias: batch normalization has its own shift), batch normalization, ReLU."""
+    return nn.Sequential(
+        OrderedDict(
+            [
+                ("conv", nn.Conv2d(in_channels, out_channels, kernel_size, bias=False, **conv)),
+                ("bn", nn.BatchNorm2d(out_channels)),
+                ("relu", nn.ReLU(inplace=True)),
+            ]
+        )
+    )
+
+
+def alexnet_small(
+    *, in_channels: int = 1, num_classes: int = 2, width: int = 16, dropout: float = 0.5
+) -> nn.Sequential:
+    """AlexNet's plan scaled to 28-64 px images: 5 convolutional, 3 max pooling, 3 fully connected.
+
+    As in AlexNet (Krizhevsky et al. 2012): a larger first filter (5 x 5 here,
+    11 x 11 there), pooling after the first, the second and the fifth
+    convolution, then three fully connected layers with dropout. The channels
+    keep AlexNet's proportions (64, 192, 384, 256, 256 there; width x 1, 3, 6,
+    4, 4 here). Batch normalization (which AlexNet did not have) lets it train
+    quickly from scratch. At 28 px: 28 -> 14 -> 7 -> 3.
+
+    Args:
+        in_channels: image channels.
+        num_classes: outputs (logits).
+        width: channels of the first convolution.
+        dropout: dropout before the first two fully connected layers.
+
+    Example:
+        >>> import torch
+        >>> net = alexnet_small(in_channels=1, num_classes=11)
+        >>> net(torch.zeros(2, 1, 28, 28)).shape
+        torch.Size([2, 11])
+        >>> sum(isinstance(m, nn.Conv2d) for m in net.modules()), sum(
+        ...     isinstance(m, nn.Linear) for m in net.modules())
+        (5, 3)
+    """
+    w = width
+    hidden = 16 * w  # units of the first two fully connected layers (4096 in AlexNet)
+    layers = [
+        ("conv1", _conv_bn_relu(in_channels, w, 5, padding=2)),
+        ("pool1", nn.MaxPool2d(2)),  # (N, w, H/2, W/2)
+        ("conv2", _conv_bn_relu(w, 3 * w, 3, padding=1)),
+        ("pool2", nn.MaxPool2d(2)),  # (N, 3w, H/4, W/4)
+        ("conv3", _conv_bn_relu(3 * w, 6 * w, 3, padding=1)),
+        ("conv4", _conv_bn_relu(6 * w, 4 * w, 3, padding=1)),
+        ("conv5", _conv_bn_relu(4 * w, 4 * w, 3, padding=1)),
+        ("pool3", nn.MaxPool2d(2)),  # (N, 4w, H/8, W/8)
+        ("fit", nn.AdaptiveAvgPool2d(3)),  # any image size -> 3 x 3 maps
+        ("flatten", nn.Flatten()),  # (N, 4w * 9)
+        ("dropout1", nn.Dropout(dropout)),
+        ("fc1", nn.Linear(4 * w * 9, hidden)),
+        ("relu1", nn.ReLU(inplace=True)),
+        ("dropout2", nn.Dropout(dropout)),
+        ("fc2", nn.Linear(hidden, hidden)),
+        ("relu2", nn.ReLU(inplace=True)),
+        ("fc3", nn.Linear(hidden, num_classes)),  # (N, num_classes) logits
+    ]
+    return nn.Sequential(OrderedDict(layers))
+
+
+class Inception(nn.Module):
+    """GoogLeNet's inception block: four branches side by side, their outputs stacked.
+
+    The branches see the same input: a 1 x 1 convolution; a 1 x 1 reduction then
+    a 3 x 3 convolution; a 1 x 1 reduction then a 5 x 5 convolution; a 3 x 3 max
+    pooling then a 1 x 1 convolution. The 1 x 1 reductions shrink the channels
+    before the costly large filters (Szegedy et al. 2015). Every convolution is
+    followed by batch normalization and ReLU; all keep the image size, so the
+    output has ``ch1x1 + ch3x3 + ch5x5 + pool_proj`` channels.
+
+    Args:
+        in_channels: channels coming in.
+        ch1x1: outputs of the 1 x 1 branch.
+        ch3x3red, ch3x3: channels after the reduction, outputs of the 3 x 3 convolution.
+        ch5x5red, ch5x5: the same for the 5 x 5 branch.
+        pool_proj: outputs of the 1 x 1 convolution after the max pooling.
+
+    Example (GoogLeNet's block 3a, the review's example):
+        >>> import torch
+        >>> block = Inception(192, 64, 96, 128, 16, 32, 32)
+        >>> block(torch.zeros(1, 192, 28, 28)).shape
+        torch.Size([1, 256, 28, 28])
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        ch1x1: int,
+        ch3x3red: int,
+        ch3x3: int,
+        ch5x5red: int,
+        ch5x5: int,
+        pool_proj: int,
+    ):
+        super().__init__()
+        self.branch1 = _conv_bn_relu(in_channels, ch1x1, 1)
+        self.branch2 = nn.Sequential(
+            _conv_bn_relu(in_channels, ch3x3red, 1),  # the 1 x 1 reduction
+            _conv_bn_relu(ch3x3red, ch3x3, 3, padding=1),
+        )
+        self.branch3 = nn.Sequential(
+            _conv_bn_relu(in_channels, ch5x5red, 1),  # the 1 x 1 reduction
+            _conv_bn_relu(ch5x5red, ch5x5, 5, padding=2),
+        )
+        self.branch4 = nn.Sequential(
+            nn.MaxPool2d(3, stride=1, padding=1),
+            _conv_bn_relu(in_channels, pool_proj, 1),
+        )
+        self.out_channels = ch1x1 + ch3x3 + ch5x5 + pool_proj
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branches = [self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)]
+        return torch.cat(branches, dim=1)  # stacked along the channels: (N, sum of C, H, W)
+
+
+def googlenet_small(
+    *, in_channels: int = 1, num_classes: int = 2, dropout: float = 0.2
+) -> nn.Sequential:
+    """A small GoogLeNet for 28-64 px images: a stem, three inception blocks, global pooling.
+
+    The stem (3 x 3 convolution to 32 channels, 2 x 2 max pooling) halves the
+    image; two inception blocks follow, a max pooling halves again, then a third
+    block, global average pooling and one fully connected layer, as GoogLeNet
+    ends. At 28 px: 28 -> 14 -> 7.
+
+    Args:
+        in_channels: image channels.
+        num_classes: outputs (logits).
+        dropout: dropout before the last layer.
+
+    Example:
+        >>> import torch
+        >>> net = googlenet_small(in_channels=1, num_classes=11)
+        >>> net(torch.zeros(2, 1, 28, 28)).shape
+        torch.Size([2, 11])
+        >>> net.inception1.out_channels, net.inception2.out_channels, net.inception3.out_channels
+        (64, 120, 128)
+    """
+    layers = [
+        ("stem", _conv_bn_relu(in_channels, 32, 3, padding=1)),
+        ("pool1", nn.MaxPool2d(2)),  # (N, 32, H/2, W/2)
+        ("inception1", Inception(32, 16, 24, 32, 4, 8, 8)),  # (N, 64, H/2, W/2)
+        ("inception2", Inception(64, 32, 32, 48, 8, 24, 16)),  # (N, 120, H/2, W/2)
+        ("pool2", nn.MaxPool2d(2)),  # (N, 120, H/4, W/4)
+        ("inception3", Inception(120, 48, 24, 52, 4, 12, 16)),  # (N, 128, H/4, W/4)
+        *_head(128, num_classes, dropout),
+    ]
+    return nn.Sequential(OrderedDict(layers))
+
+
+def _plain_block_classes():
+    """torchvision's two ResNet blocks without their skip connection (built on first use)."""
+    from torchvision.models.resnet import BasicBlock, Bottleneck
+
+    class PlainBasicBlock(BasicBlock):
+        """torchvision's BasicBlock whose input is NOT added back: a plain two-layer block."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.downsample = None  # no shortcut, so no projection of the input either
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out = self.relu(self.bn1(self.conv1(x)))
+            return self.relu(self.bn2(self.conv2(out)))  # no "+ x": the skip is gone
+
+    class PlainBottleneck(Bottleneck):
+        """torchvision's Bottleneck whose input is NOT added back: a plain three-layer block."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.downsample = None
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.relu(self.bn2(self.conv2(out)))
+            return self.relu(self.bn3(self.conv3(out)))  # no "+ x"
+
+    return PlainBasicBlock, PlainBottleneck
+
+
+_RESNET_LAYOUT = {
+    18: ("basic", [2, 2, 2, 2]),
+    34: ("basic", [3, 4, 6, 3]),
+    50: ("bottleneck", [3, 4, 6, 3]),
+}
+
+
+def resnet(
+    depth: int,
+    *,
+    in_channels: int = 1,
+    num_classes: int = 2,
+    plain: bool = False,
+    small_images: bool = True,
+) -> nn.Module:
+    """torchvision's ResNet-18, -34 or -50 (random start), or the same network without skips.
+
+    ``small_images=True`` adapts the first layer to 28-64 px images as MedMNIST
+    does: a 3 x 3 convolution with stride 1 and no max pooling, so the image is
+    not shrunk 4 times before the first block. ``False`` keeps ImageNet's first
+    layer (7 x 7, stride 2, then max pooling), adapted only to ``in_channels``.
+
+    ``plain=True`` builds the same layers with every block's skip connection
+    removed (the input is not added to the block's output, and the 1 x 1
+    projections of the shortcuts are gone): He et al.'s "plain" network.
+
+    Args:
+        depth: 18, 34 or 50 (weighted layers: convolutions and the fully connected one).
+        in_channels: image channels.
+        num_classes: outputs (logits).
+        plain: drop the skip connections.
+        small_images: the first layer for 28-64 px images (see above).
+
+    Example:
+        >>> import torch
+        >>> net = resnet(18, in_channels=1, num_classes=11)
+        >>> net(torch.zeros(2, 1, 28, 28)).shape
+        torch.Size([2, 11])
+        >>> count_parameters(resnet(50, in_channels=3, num_classes=1000, small_images=False))
+        25557032
+    """
+    from torchvision import models as tv
+    from torchvision.models.resnet import ResNet
+
+    if depth not in _RESNET_LAYOUT:
+        raise ValueError(f"ResNet depth {depth!r} is not built here; choose 18, 34 or 50.")
+    if plain:
+        kind, layers = _RESNET_LAYOUT[depth]
+        plain_basic, plain_bottleneck = _plain_block_classes()
+        block = plain_basic if kind == "basic" else plain_bottleneck
+        net = ResNet(block, layers, num_classes=num_classes)
+    else:
+        builders = {18: tv.resnet18, 34: tv.resnet34, 50: tv.resnet50}
+        net = builders[depth](weights=None, num_classes=num_classes)
+    if small_images:
+        net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
+        net.maxpool = nn.Identity()
+    elif in_channels != 3:
+        net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    if small_images or in_channels != 3:
+        nn.init.kaiming_normal_(net.conv1.weight, mode="fan_out", nonlinearity="relu")
+    return net
+
+
+def resnet_thin(
+    depth: int,
+    *,
+    in_channels: int = 1,
+    num_classes: int = 2,
+    width: int = 16,
+    plain: bool = False,
+) -> nn.Sequential:
+    """He et al.'s thin ResNet for small images (their CIFAR-10 networks): 6n + 2 layers.
+
+    A 3 x 3 convolution, then three stages of n two-layer blocks with width,
+    2 x width and 4 x width channels (the second and third halve the image),
+    global average pooling and one fully connected layer: 2 + 6n weighted
+    layers, e.g. 8, 20, 32, 56. The blocks are torchvision's BasicBlock, or with
+    ``plain=True`` the same block without its skip connection, so the two
+    networks differ only by the skips. Thin and quick: made to show on a CPU
+    that a deep plain network trains worse than a shallow one (He et al. 2016,
+    Fig. 6) and that the skips undo it.
+
+    Args:
+        depth: 6n + 2 weighted layers (8, 14, 20, 26, 32, ...).
+        in_channels: image channels.
+        num_classes: outputs (logits).
+        width: channels of the first stage.
+        plain: drop the skip connections.
+
+    Example:
+        >>> import torch
+        >>> net = resnet_thin(20, in_channels=1, num_classes=11, plain=True)
+        >>> net(torch.zeros(2, 1, 28, 28)).shape
+        torch.Size([2, 11])
+        >>> sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in net.modules())
+        20
+    """
+    from torchvision.models.resnet import BasicBlock
+
+    if depth < 8 or (depth - 2) % 6 != 0:
+        raise ValueError(f"depth must be 6n + 2 (8, 14, 20, 26, 32...); got {depth!r}.")
+    n = (depth - 2) // 6
+    block = _plain_block_classes()[0] if plain else BasicBlock
+    layers: list[tuple[str, nn.Module]] = [
+        ("stem", _conv_bn_relu(in_channels, width, 3, padding=1))
+    ]
+    channels = width
+    for stage in range(3):
+        out = width * 2**stage
+        stride = 1 if stage == 0 else 2
+        for b in range(n):
+            downsample = None
+            if b == 0 and (stride != 1 or channels != out):  # the input must match the output
+                downsample = nn.Sequential(
+                    nn.Conv2d(channels, out, 1, stride=stride, bias=False), nn.BatchNorm2d(out)
+                )
+            first = b == 0
+            layers.append(
+                (
+                    f"stage{stage + 1}_block{b + 1}",
+                    block(channels, out, stride if first else 1, downsample),
+                )
+            )
+            channels = out
+    layers += _head(channels, num_classes, 0.0)
+    return nn.Sequential(OrderedDict(layers))
+
+
+class Energy(nn.Module):
+    """The energy of each map: the mean of its squared values, ``(N, C, H, W) -> (N, C)``.
+
+    A Texture CNN's pooling (Andrearczyk & Whelan 2016): it keeps how strongly
+    each filter responded over the whole image, not where, which is what
+    describes a texture.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x * x).mean(dim=(2, 3))
+
+
+def texture_cnn(
+    *, in_channels: int = 1, num_classes: int = 5, width: int = 32, dropout: float = 0.2
+) -> nn.Sequential:
+    """A Texture CNN: convolutions, the energy of each last map, then fully connected layers.
+
+    Three 3 x 3 convolutional blocks (the first two end with 2 x 2 max pooling)
+    with width, 2 x width and 4 x width filters; the energy layer reduces each
+    map of the last one to one number (:class:`Energy`), and two fully connected
+    layers classify these (Andrearczyk & Whelan, Pattern Recognit Lett 2016).
+
+    Args:
+        in_channels: image channels.
+        num_classes: outputs (logits).
+        width: filters of the first block.
+        dropout: dropout before the last layer.
+
+    Example:
+        >>> import torch
+        >>> net = texture_cnn(in_channels=1, num_classes=5)
+        >>> net(torch.zeros(2, 1, 64, 64)).shape
+        torch.Size([2, 5])
+        >>> net.energy(torch.full((1, 3, 4, 4), 2.0))
+        tensor([[4., 4., 4.]])
+    """
+    w = width
+    layers = [
+        ("block1", conv_block(in_channels, w)),  # (N, w, H/2, W/2)
+        ("block2", conv_block(w, 2 * w)),  # (N, 2w, H/4, W/4)
+        ("block3", conv_block(2 * w, 4 * w, pool=False)),  # (N, 4w, H/4, W/4)
+        ("energy", Energy()),  # (N, 4w): one energy per map
+        ("fc1", nn.Linear(4 * w, 4 * w)),
+        ("relu", nn.ReLU(inplace=True)),
+        ("dropout", nn.Dropout(dropout)),
+        ("fc2", nn.Linear(4 * w, num_classes)),  # (N, num_classes) logits
+    ]
+    return nn.Sequential(OrderedDict(layers))
+
+
+# The networks that answer with an image (lesson 08) live in radlab.pixelwise; they are
+# listed here too, so that every builder of the course is found under rl.models.
+from .pixelwise import fcn, red_cnn, segnet, unet  # noqa: E402

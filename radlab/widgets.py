@@ -8,15 +8,18 @@
   brightness, image and mask moved together, plus a seeded random draw.
 - ``conv_playground(image)``: a 3x3 kernel, stride and padding, and the output
   size they give.
+- ``threshold_explorer(image, probability, truth)``: the probability threshold
+  that turns a segmentation network's output into a mask; the predicted and
+  the true outline over the image, and the Dice at that threshold.
 
 Each returns an ipywidgets container carrying a CSS class
 (``radlab-window-viewer``, ``radlab-augment-explorer``,
-``radlab-conv-playground``) and a ``controls`` dict of its sliders, boxes,
-buttons, pictures and read-out, so code and tests can drive it:
-``viewer.controls["level"].value = 60``. All are standard ipywidgets 8
-widgets except the window viewer's picture, a small ``anywidget`` whose few
-lines of JavaScript (``_PICTURE_JS``) only show the PNG and report mouse drags;
-Python works out every window and draws every picture.
+``radlab-conv-playground``, ``radlab-threshold-explorer``) and a
+``controls`` dict of its sliders, boxes, buttons, pictures and read-out,
+so code and tests can drive it: ``viewer.controls["level"].value = 60``.
+All are standard ipywidgets 8 widgets except the window viewer's picture,
+a small ``anywidget`` whose few lines of JavaScript (``_PICTURE_JS``) only
+show the PNG and report mouse drags; Python works out every window and draws every picture.
 
 Without a live kernel a widget cannot react. Three things keep a lesson
 readable then:
@@ -38,6 +41,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import math
 
 import anywidget
@@ -45,10 +49,18 @@ import ipywidgets as W
 import numpy as np
 import traitlets
 
-from . import config, dicom, models, plot, transforms
+from . import config, dicom, metrics, models, plot, transforms
 from .config import to_slice
 
-__all__ = ["window_viewer", "augment_explorer", "conv_playground", "drag_window", "window_limits"]
+__all__ = [
+    "window_viewer",
+    "augment_explorer",
+    "conv_playground",
+    "threshold_explorer",
+    "outlines_png",
+    "drag_window",
+    "window_limits",
+]
 
 PICTURE_SIZE = 256  # pixels on the longer side: quick to encode, small in a saved notebook
 
@@ -675,4 +687,98 @@ def conv_playground(image, *, learned=None) -> W.VBox:
         css_class="radlab-conv-playground",
         controls={**controls, "original": before, "picture": after, "readout": readout},
         picture=after,
+    )
+
+
+# ------------------------------------------------------- segmentation threshold --
+
+TRUE_COLOUR = (0, 220, 0)  # the reference outline: green
+PREDICTED_COLOUR = (255, 60, 60)  # the network's outline: red
+
+
+def _edges(mask: np.ndarray) -> np.ndarray:
+    """The outline of a 0/1 mask: its pixels with a neighbour (left, right, up, down) outside it.
+
+    Outside the image counts as outside the mask, so a mask covering the whole picture is
+    outlined along the picture's border.
+    """
+    inside = mask.astype(bool)
+    padded = np.pad(inside, 1, mode="constant", constant_values=False)
+    neighbours_inside = padded[1:-1, :-2] & padded[1:-1, 2:] & padded[:-2, 1:-1] & padded[2:, 1:-1]
+    return inside & ~neighbours_inside
+
+
+def outlines_png(image, truth, predicted, *, size: int = PICTURE_SIZE) -> bytes:
+    """PNG of a grey image (values in [0, 1]) with the true outline in green, the predicted in red.
+
+    Args:
+        image: (H, W) image scaled to [0, 1] (already windowed).
+        truth, predicted: (H, W) masks of 0 and 1 of one structure.
+        size: pixels on the longer side of the picture.
+    """
+    from PIL import Image
+
+    grey = np.clip(to_slice(image), 0, 1)
+    picture = Image.fromarray((grey * 255).round().astype(np.uint8))
+    scale = size / max(picture.size)
+    new_size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+    picture = picture.resize(new_size, Image.NEAREST)
+    rgb = np.array(picture.convert("RGB"))  # (H', W', 3)
+    for mask, colour in ((truth, TRUE_COLOUR), (predicted, PREDICTED_COLOUR)):
+        labels = np.asarray(to_slice(mask, "mask")).astype(np.uint8)
+        big = np.asarray(Image.fromarray(labels).resize(new_size, Image.NEAREST))
+        rgb[_edges(big)] = colour
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def _threshold_text(threshold: float, truth: np.ndarray, predicted: np.ndarray) -> str:
+    score = metrics.dice(truth, predicted)
+    return (
+        f"threshold {threshold:.2f}: Dice {score:.3f} "
+        f"(predicted {int(predicted.sum())} pixels, true {int(truth.sum())} pixels; "
+        "green = true outline, red = predicted)"
+    )
+
+
+def threshold_explorer(image, probability, truth, *, threshold: float = 0.5) -> W.VBox:
+    """Move the probability threshold of a segmentation; see both outlines and the Dice.
+
+    Args:
+        image: (H, W) image in [0, 1] (already windowed), shown in grey.
+        probability: (H, W) the network's probability of the structure for each pixel.
+        truth: (H, W) the reference mask (0/1) of the same structure.
+        threshold: where the slider starts.
+    """
+    array = to_slice(image)
+    prob = np.asarray(to_slice(probability), dtype=np.float64)
+    true_mask = np.asarray(to_slice(truth, "mask")).astype(np.int64)
+    if not (array.shape == prob.shape == true_mask.shape):
+        raise ValueError(
+            f"image {array.shape}, probability {prob.shape} and truth {true_mask.shape} "
+            "must be one slice each, of the same size."
+        )
+    slider = W.FloatSlider(
+        value=threshold,
+        min=0.05,
+        max=0.95,
+        step=0.05,
+        description="threshold",
+        readout_format=".2f",
+    )
+    picture, readout = _picture(b""), _readout()
+
+    def draw(_=None):
+        predicted = (prob >= slider.value).astype(np.int64)  # (H, W): 1 where the network says yes
+        picture.value = outlines_png(array, true_mask, predicted)
+        readout.value = _threshold_text(slider.value, true_mask, predicted)
+
+    slider.observe(draw, names="value")
+    draw()
+    return _Panel(
+        [slider, picture, readout],
+        css_class="radlab-threshold-explorer",
+        controls={"threshold": slider, "picture": picture, "readout": readout},
+        picture=picture,
     )

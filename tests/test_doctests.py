@@ -24,10 +24,12 @@ WITH_EXAMPLES = [
     "metrics",
     "models",
     "phantoms",
+    "pixelwise",
     "plot",
     "study",
     "train",
     "transforms",
+    "transfer",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

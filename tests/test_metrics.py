@@ -213,6 +213,24 @@ def test_dice_special_cases():
         M.dice(full, full[:4])
 
 
+def test_dice_per_class_counts_a_structure_absent_from_both_as_agreement():
+    # two images, classes 0 background, 1 liver, 2 lesion; the second image has no lesion
+    truth = np.zeros((2, 4, 4), int)
+    truth[:, :2] = 1
+    truth[0, 0, 0] = 2
+    probs = np.zeros((2, 3, 4, 4))
+    probs[:, 0] = 1.0  # background everywhere ...
+    probs[:, 0, :2] = 0.0
+    probs[:, 1, :2] = 1.0  # ... except the liver rows, found exactly
+    probs[0, 1, 0, 0], probs[0, 2, 0, 0] = 0.0, 1.0  # the lesion of image 0, found
+    # liver: image 0 has 7 of 7 pixels (lesion excluded), image 1 8 of 8; lesion: image 0 right,
+    # image 1 has none drawn and none predicted: Dice 1 by the convention, not 0 and not skipped
+    assert M.dice_per_class(truth, probs) == [1.0, 1.0]
+    probs[1, 2, 3, 3], probs[1, 0, 3, 3] = 1.0, 0.0  # a false lesion pixel in image 1
+    liver, lesion = M.dice_per_class(truth, probs)
+    assert liver == 1.0 and lesion == pytest.approx((1.0 + 0.0) / 2)  # image 1: one false pixel = 0
+
+
 # ---------------------------------------------------------------- c-index
 def _c_index_brute_force(times, scores, events):
     """Harrell's c written plainly: every ordered pair, O(n^2)."""

@@ -254,3 +254,147 @@ def test_layer_table_counts_a_shared_layer_once_and_explains_a_wrong_shape():
     assert [row.parameters for row in rows] == [0, 2 * 2 * 9 + 2, 0, 0]
     with pytest.raises(ValueError, match="without the batch axis"):
         models.layer_table(net, (4, 2, 8, 8))
+
+
+# ------------------------------------------------------ architectures (lesson 07) --
+
+
+def test_multiply_adds_of_a_conv_layer_is_the_hand_formula():
+    # H x W x N x F x F x M: every output value of every filter costs F x F x M multiply-adds
+    conv = nn.Conv2d(6, 10, kernel_size=3, padding=1, bias=False)
+    assert models.multiply_adds(conv, (6, 12, 12)) == 12 * 12 * 10 * 3 * 3 * 6
+    strided = nn.Conv2d(4, 8, kernel_size=5, stride=2, bias=False)  # 16 px -> 6 px
+    assert models.multiply_adds(strided, (4, 16, 16)) == 6 * 6 * 8 * 5 * 5 * 4
+    assert models.multiply_adds(nn.Linear(20, 3), (20,)) == 20 * 3
+
+
+def test_multiply_adds_leaves_the_model_mode_alone():
+    net = models.small_cnn(width=4).train()
+    models.multiply_adds(net, (1, 16, 16))
+    assert net.training and net.block1.bn.training
+
+
+def test_inception_3a_multiply_adds_with_and_without_the_reductions():
+    """The review's example: GoogLeNet block 3a on a 28 x 28 x 192 input."""
+    block = models.Inception(192, 64, 96, 128, 16, 32, 32)
+    direct_5x5 = nn.Conv2d(192, 32, 5, padding=2, bias=False)
+    direct_3x3 = nn.Conv2d(192, 128, 3, padding=1, bias=False)
+    shape = (192, 28, 28)
+    assert models.multiply_adds(direct_5x5, shape) == 120_422_400
+    assert models.multiply_adds(block.branch3, shape) == 12_443_648
+    assert models.multiply_adds(direct_3x3, shape) == 173_408_256
+    assert models.multiply_adds(block.branch2, shape) == 101_154_816
+    assert block(torch.randn(1, *shape)).shape == (1, 256, 28, 28)
+
+
+def test_inception_branches_are_concatenated():
+    block = models.Inception(8, 2, 3, 4, 1, 5, 6).eval()
+    x = torch.randn(2, 8, 10, 10)
+    parts = [block.branch1(x), block.branch2(x), block.branch3(x), block.branch4(x)]
+    assert [p.shape[1] for p in parts] == [2, 4, 5, 6]
+    torch.testing.assert_close(block(x), torch.cat(parts, dim=1))
+    assert block.out_channels == 17
+
+
+ARCHITECTURES = {
+    "alexnet_small": lambda c, k: models.alexnet_small(in_channels=c, num_classes=k),
+    "googlenet_small": lambda c, k: models.googlenet_small(in_channels=c, num_classes=k),
+    "resnet_thin_plain": lambda c, k: models.resnet_thin(
+        14, in_channels=c, num_classes=k, plain=True
+    ),
+    "resnet_thin": lambda c, k: models.resnet_thin(14, in_channels=c, num_classes=k),
+    "texture_cnn": lambda c, k: models.texture_cnn(in_channels=c, num_classes=k, width=8),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("in_channels, size", [(1, 28), (3, 64)])
+def test_architectures_output_shape_parameters_and_cost(name, in_channels, size):
+    net = ARCHITECTURES[name](in_channels, 5)
+    assert net(torch.randn(2, in_channels, size, size)).shape == (2, 5)
+    assert models.count_parameters(net) == sum(p.numel() for p in net.parameters())
+    assert models.multiply_adds(net, (in_channels, size, size)) > 0
+
+
+def test_alexnet_small_has_alexnets_layers():
+    net = models.alexnet_small(width=8)
+    kinds = [type(m) for m in net.modules()]
+    assert kinds.count(nn.Conv2d) == 5 and kinds.count(nn.MaxPool2d) == 3
+    assert kinds.count(nn.Linear) == 3
+
+
+@pytest.mark.parametrize("depth", [18, 34, 50])
+@pytest.mark.parametrize("plain", [False, True])
+def test_resnet_output_shape_and_first_layer(depth, plain):
+    net = models.resnet(depth, in_channels=1, num_classes=11, plain=plain)
+    assert net.conv1.kernel_size == (3, 3) and net.conv1.stride == (1, 1)
+    assert isinstance(net.maxpool, nn.Identity)
+    assert net(torch.randn(2, 1, 28, 28)).shape == (2, 11)
+    assert models.count_parameters(net) == sum(p.numel() for p in net.parameters())
+
+
+@pytest.mark.parametrize("depth, millions", [(18, 11.69), (34, 21.80), (50, 25.56)])
+def test_resnet_full_size_counts_equal_torchvisions(depth, millions):
+    from torchvision import models as tv
+
+    net = models.resnet(depth, in_channels=3, num_classes=1000, small_images=False)
+    reference = {18: tv.resnet18, 34: tv.resnet34, 50: tv.resnet50}[depth](weights=None)
+    n = models.count_parameters(net)
+    assert n == models.count_parameters(reference)
+    assert round(n / 1e6, 2) == millions
+
+
+def test_resnet_rejects_other_depths():
+    with pytest.raises(ValueError, match="18, 34 or 50"):
+        models.resnet(101)
+    with pytest.raises(ValueError, match="6n"):
+        models.resnet_thin(10)
+
+
+@pytest.mark.parametrize("depth", [18, 50])
+def test_plain_resnet_has_no_shortcut(depth):
+    residual = models.resnet(depth, in_channels=1, num_classes=2)
+    plain = models.resnet(depth, in_channels=1, num_classes=2, plain=True)
+    assert all(b.downsample is None for b in plain.modules() if hasattr(b, "downsample"))
+    projections = sum(
+        models.count_parameters(b.downsample)
+        for b in residual.modules()
+        if getattr(b, "downsample", None) is not None
+    )
+    assert models.count_parameters(residual) - models.count_parameters(plain) == projections
+
+
+def _zero_the_convolutions(block: nn.Module) -> nn.Module:
+    for m in block.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.zeros_(m.weight)
+    return block.eval()
+
+
+@pytest.mark.parametrize("depth", [18, 50])
+def test_a_plain_block_does_not_add_its_input(depth):
+    """With its convolutions at zero, a residual block passes its input on; a plain one gives 0."""
+    residual = _zero_the_convolutions(models.resnet(depth).layer1[1])
+    plain = _zero_the_convolutions(models.resnet(depth, plain=True).layer1[1])
+    channels = residual.conv1.in_channels
+    x = torch.rand(1, channels, 5, 5)  # non-negative, so ReLU(x + 0) == x
+    torch.testing.assert_close(residual(x), x)
+    torch.testing.assert_close(plain(x), torch.zeros_like(x))
+    torch.testing.assert_close(plain(x), plain(2 * x))  # the output ignores the input entirely
+
+
+def test_resnet_thin_depth_counts_weighted_layers_and_plain_differs_only_by_skips():
+    for depth in (8, 20, 32):
+        net = models.resnet_thin(depth, width=4)
+        weighted = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+        projections = 2  # the 1 x 1 convolutions of the two shortcuts that halve the image
+        assert len(weighted) == depth + projections
+        plain = models.resnet_thin(depth, width=4, plain=True)
+        assert sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in plain.modules()) == depth
+
+
+def test_texture_cnn_pools_the_energy_of_each_map():
+    net = models.texture_cnn(width=4)
+    x = torch.randn(3, 16, 5, 5)
+    torch.testing.assert_close(net.energy(x), (x**2).mean(dim=(2, 3)))
+    assert net.fc1.in_features == 16

@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
+from scipy import ndimage  # noqa: E402
 
 import radlab as rl  # noqa: E402
 from radlab import plot, widgets  # noqa: E402
@@ -346,3 +347,58 @@ def test_display_data_carries_the_current_picture(phantom, image):
         bundle = widget._repr_mimebundle_()
         assert "application/vnd.jupyter.widget-view+json" in bundle
         assert base64.b64decode(bundle["image/png"]) == widget.controls["picture"].value
+
+
+# -------------------------------------------------------------- threshold explorer --
+
+
+@pytest.fixture(scope="module")
+def segmentation(phantom, image):
+    """A made-up network output: sure inside the lesion, unsure on a ring around it."""
+    lesion = phantom[1]
+    ring = ndimage.binary_dilation(lesion, iterations=2) & ~lesion.astype(bool)
+    probability = np.where(lesion == 1, 0.9, np.where(ring, 0.4, 0.02))
+    return image, probability, lesion
+
+
+def test_threshold_explorer_reports_the_dice_of_its_threshold(segmentation):
+    image, probability, lesion = segmentation
+    explorer = widgets.threshold_explorer(image, probability, lesion)
+    assert "radlab-threshold-explorer" in classes(explorer)
+    assert explorer.controls["readout"].value.startswith("threshold 0.50: Dice 1.000")
+    picture = explorer.controls["picture"].value
+    explorer.controls["threshold"].value = 0.3  # the unsure ring now counts: too big
+    expected = rl.metrics.dice(lesion, (probability >= 0.3).astype(int))
+    assert expected < 1
+    assert f"Dice {expected:.3f}" in explorer.controls["readout"].value
+    assert explorer.controls["picture"].value != picture
+
+
+def test_outlines_png_draws_both_outlines_in_their_colours(segmentation):
+    image, probability, lesion = segmentation
+    shifted = np.roll(lesion, 5, axis=1)
+    png = widgets.outlines_png(image, lesion, shifted, size=64)
+    rgb = np.array(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert rgb.shape == (64, 64, 3)
+    for colour in (widgets.TRUE_COLOUR, widgets.PREDICTED_COLOUR):
+        assert np.all(rgb == colour, axis=-1).sum() > 10
+
+
+def test_threshold_explorer_needs_slices_of_one_size(segmentation):
+    image, probability, lesion = segmentation
+    with pytest.raises(ValueError, match="same size"):
+        widgets.threshold_explorer(image, probability[:10], lesion)
+
+
+def test_threshold_explorer_display_data_carries_its_picture(segmentation):
+    explorer = widgets.threshold_explorer(*segmentation)
+    bundle = explorer._repr_mimebundle_()
+    assert base64.b64decode(bundle["image/png"]) == explorer.controls["picture"].value
+
+
+def test_a_mask_covering_the_whole_image_is_outlined_along_the_border():
+    full = np.ones((8, 8), dtype=np.int64)
+    edges = widgets._edges(full)
+    assert edges[0].all() and edges[-1].all() and edges[:, 0].all() and edges[:, -1].all()
+    assert not edges[1:-1, 1:-1].any()
+    assert not widgets._edges(np.zeros((8, 8), dtype=np.int64)).any()

@@ -53,6 +53,7 @@ NOTEBOOKS = {
     "notebooks/01_input_data.ipynb": ("window",),
     "notebooks/02_augmentation.ipynb": ("augment",),
     "notebooks/03_building_blocks.ipynb": ("conv",),
+    "notebooks/08_images_as_teaching_data.ipynb": ("threshold",),
 }
 SERVER_START_S = 60
 RUN_S = {FIXTURE: 45}  # seconds for "Run All" to finish; lessons get LESSON_RUN_S
@@ -435,15 +436,43 @@ def _check_conv_playground(page) -> None:
     )
 
 
+def _check_threshold_explorer(page) -> None:
+    explorer = page.locator(".radlab-threshold-explorer").first
+    explorer.wait_for(state="attached", timeout=STEP_MS)
+    explorer.scroll_into_view_if_needed()
+    picture, text = _picture(explorer), _readout(explorer)
+    assert _number_after(text, "threshold") == 0.5, f"the explorer starts at 0.5: {text!r}"
+    # 0.05 per key: 0.50 -> 0.05 -> 0.95; the lesson shows the image with the most pixels of
+    # lesion probability between 0.05 and 0.95, so the two ends draw different outlines
+    low = float(_press(explorer, 0, "ArrowLeft", 9))
+    assert abs(low - 0.05) < 1e-9, f"9 x ArrowLeft gave threshold {low}"
+    _until(
+        lambda: "threshold 0.05: Dice" in _readout(explorer),
+        f"the read-out to give the Dice at 0.05 (it says {_readout(explorer)!r})",
+    )
+    at_low = _picture(explorer)
+    high = float(_press(explorer, 0, "ArrowRight", 18))
+    assert abs(high - 0.95) < 1e-9, f"18 x ArrowRight gave threshold {high}"
+    _until(
+        lambda: "threshold 0.95: Dice" in _readout(explorer),
+        f"the read-out to give the Dice at 0.95 (it says {_readout(explorer)!r})",
+    )
+    assert _readout(explorer) != text
+    _changed(lambda: _picture(explorer), at_low, "outlines between thresholds 0.05 and 0.95")
+    assert picture  # the starting picture was there
+
+
 WIDGET_CLASSES = {
     "window": "window-viewer",
     "augment": "augment-explorer",
     "conv": "conv-playground",
+    "threshold": "threshold-explorer",
 }
 CHECKS = {
     "window": _check_window_viewer,
     "augment": _check_augment_explorer,
     "conv": _check_conv_playground,
+    "threshold": _check_threshold_explorer,
 }
 
 

@@ -35,7 +35,7 @@
 # | 10 | clinical case studies | clinical application |
 # | 11 | limitations and the road ahead | future directions |
 #
-# Lessons 07-11 are being written; the notebooks present in the `notebooks/` folder are the ones you can run today.
+# Lessons 10 and 11 are being written; the notebooks present in the `notebooks/` folder are the ones you can run today.
 
 # %% [markdown]
 # ## Setup
