@@ -356,17 +356,21 @@ for i, n in enumerate(SIZES):
 sizes_used = [min(n, N_B) for n in SIZES]
 size_labels = [str(n) for n in sizes_used]
 fig, (ax_auc, ax_gain) = rl.plot.figure(1, 2, panel_inches=(4.2, 3.2))
+colour = {}  # one colour per way, the same in both panels
+for number, way in enumerate(WAYS):
+    colour[way] = f"C{number}"
 for way in WAYS:
     table = aucs[way]  # (sizes, seeds)
-    line = ax_auc.plot(sizes_used, table.mean(axis=1), marker="o", label=way)[0]
+    ax_auc.plot(sizes_used, table.mean(axis=1), marker="o", label=way, color=colour[way])
     # the band: lowest to highest seed at each size, in the line's colour
     low, high = table.min(axis=1), table.max(axis=1)
-    ax_auc.fill_between(sizes_used, low, high, color=line.get_color(), alpha=0.15)
+    ax_auc.fill_between(sizes_used, low, high, color=colour[way], alpha=0.15)
 for way in ["all layers", "head only"]:
     gain = aucs[way] - aucs["from scratch"]  # (sizes, seeds): paired by seed, same cases
-    line = ax_gain.plot(sizes_used, gain.mean(axis=1), marker="o", label=f"{way} minus scratch")[0]
+    label = f"{way} minus scratch"
+    ax_gain.plot(sizes_used, gain.mean(axis=1), marker="o", label=label, color=colour[way])
     low, high = gain.min(axis=1), gain.max(axis=1)
-    ax_gain.fill_between(sizes_used, low, high, color=line.get_color(), alpha=0.15)
+    ax_gain.fill_between(sizes_used, low, high, color=colour[way], alpha=0.15)
 ax_gain.axhline(0, color="grey", lw=1)
 ax_auc.set(ylabel="test AUC (mean, band: seed range)", title="AUC by way")
 ax_gain.set(ylabel="AUC gain (mean, band: seed range)", title="gain over scratch")
