@@ -40,7 +40,6 @@ Example:
 from __future__ import annotations
 
 from collections import OrderedDict
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -312,9 +311,12 @@ def resnet18(
         num_classes: outputs of the last layer (replaced when it differs from 1000).
         weights: ``None`` (random start, the default) or ``"imagenet"`` /
             ``"DEFAULT"`` / ``"IMAGENET1K_V1"`` for ImageNet weights. These are
-            only read from torchvision's local cache; nothing is downloaded.
-            With pretrained weights and ``in_channels != 3`` the first
-            filters are averaged over the RGB channels (and repeated).
+            only read from torch's local cache (:func:`radlab.transfer.imagenet_weights`);
+            nothing is downloaded. With pretrained weights and ``in_channels != 3`` each
+            first-layer filter becomes its RGB mean times ``3 / in_channels``, repeated, so
+            that an image with the same values in every channel gets the response the
+            ImageNet network gives that grey image as R = G = B (for one channel: the sum,
+            as :func:`radlab.transfer.grayscale_conv` does).
 
     Example:
         >>> import torch
@@ -322,43 +324,28 @@ def resnet18(
         >>> net(torch.zeros(2, 1, 64, 64)).shape
         torch.Size([2, 2])
     """
-    from torchvision.models import ResNet18_Weights
     from torchvision.models import resnet18 as tv_resnet18
+
+    from . import transfer  # imported here: radlab.transfer builds on this module
 
     net = tv_resnet18(weights=None)
     if weights is not None:
-        net.load_state_dict(_imagenet_state(ResNet18_Weights, weights))
+        try:
+            net.load_state_dict(transfer.imagenet_weights(weights))
+        except transfer.WeightsNotFound as missing:
+            raise transfer.WeightsNotFound(
+                f"{missing} Meanwhile use weights=None to train from scratch."
+            ) from None
     if in_channels != 3:
         old = net.conv1
         net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        if weights is not None:  # keep what the pretrained filters learned: mean over RGB
+        if weights is not None:  # keep what the pretrained filters learned (see Args)
+            grey = old.weight.mean(dim=1, keepdim=True) * (3 / in_channels)
             with torch.no_grad():
-                net.conv1.weight.copy_(
-                    old.weight.mean(dim=1, keepdim=True).repeat(1, in_channels, 1, 1)
-                )
+                net.conv1.weight.copy_(grey.repeat(1, in_channels, 1, 1))
     if num_classes != net.fc.out_features:
         net.fc = nn.Linear(net.fc.in_features, num_classes)
     return net
-
-
-def _imagenet_state(weights_enum, name: str) -> dict:
-    """The pretrained state dict from torchvision's cache; a clear error when it is not there."""
-    key = "DEFAULT" if name.lower() in ("imagenet", "default") else name
-    try:
-        spec = weights_enum[key]
-    except KeyError:
-        choices = ", ".join(["imagenet", "DEFAULT", *weights_enum.__members__])
-        raise ValueError(f"Unknown weights {name!r}; use one of {choices}.") from None
-    cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(spec.url).name
-    if not cache.is_file():
-        raise FileNotFoundError(
-            f"The ImageNet weights for ResNet-18 are not on this machine (looked for {cache}). "
-            "radlab never downloads them by itself. On a machine with internet run once:\n"
-            "    python -c \"import torchvision; torchvision.models.resnet18(weights='DEFAULT')\"\n"
-            f"or copy the file {Path(spec.url).name} ({spec.url}) into {cache.parent}. "
-            "Meanwhile use weights=None to train from scratch."
-        )
-    return torch.load(cache, map_location="cpu", weights_only=True)
 
 
 class Ensemble(nn.Module):
