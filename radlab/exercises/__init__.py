@@ -65,6 +65,7 @@ __all__ = [
     "call",
     "close",
     "exercises_of",
+    "number",
 ]
 
 BLANK = ...  # what an unanswered value looks like in a lesson: ``level = ...``
@@ -121,6 +122,17 @@ def call(fn: Callable, *args, **kwargs):
     if result is None:
         raise NotAnswered
     return result
+
+
+def number(value) -> float | None:
+    """``value`` as a float, or None when it is not one finite number (``True`` is not one)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def close(value, target: float, tolerance: float) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Exercise, NotAnswered, call, close
+from . import Exercise, NotAnswered, call, close, number
 
 __all__ = ["hu_conversion", "subdural_window", "phase_shapes", "batch_memory"]
 
@@ -311,18 +311,8 @@ _MB = 16 * 3 * 384 * 384 * 4 / 1e6  # 28.3 MB (1 MB = 1,000,000 bytes)
 _MIB = 16 * 3 * 384 * 384 * 4 / 2**20  # 27.0 MiB, also accepted
 
 
-def _number(value) -> float | None:
-    """``value`` as a float, or None when it is not a single number."""
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _batch_memory(mb) -> str | None:
-    value = _number(mb)
+    value = number(mb)
     if value is None:
         return "give one number: the megabytes (MB) the minibatch takes."
     if close(value, _MB, 0.1) or close(value, _MIB, 0.1):

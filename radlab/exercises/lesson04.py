@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from . import Exercise, call, close
+from . import Exercise, call, close, number
 
 __all__ = [
     "egfr_errors",
@@ -18,17 +18,6 @@ __all__ = [
     "learning_rate_10x",
     "updates_per_epoch",
 ]
-
-
-def _number(value) -> float | None:
-    """``value`` as a float, or None when it is not a single number."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 # ------------------------------------------------------ 1. MSE and MAE of eGFR predictions
@@ -66,7 +55,7 @@ def _egfr_one_case(fn, what: str, predicted, measured) -> str | None:
             f"your function returned {result!r}; return two numbers, the MSE first and the "
             "MAE second: return mse, mae"
         )
-    mse, mae = _number(result[0]), _number(result[1])
+    mse, mae = number(result[0]), number(result[1])
     if mse is None or mae is None:
         return f"your function returned {result!r}; both values must be plain numbers."
     ref = _reference_errors(predicted, measured)
@@ -204,7 +193,7 @@ _LOSS_NEGATIVE = -math.log(1 - _P_PNEUMONIA)  # 2.303
 
 
 def _pneumonia_cross_entropy(loss_pneumonia, loss_normal) -> str | None:
-    pos, neg = _number(loss_pneumonia), _number(loss_normal)
+    pos, neg = number(loss_pneumonia), number(loss_normal)
     if pos is None or neg is None:
         return "give two numbers, my_loss_pneumonia and my_loss_normal, e.g. 0.5, 1.2."
     if close(pos, _LOSS_POSITIVE, 0.005) and close(neg, _LOSS_NEGATIVE, 0.005):
@@ -279,7 +268,7 @@ _NEW_W2 = _W2 - _LR * _GRAD_W2  # 1.37
 
 
 def _one_sgd_step(new_w2) -> str | None:
-    w = _number(new_w2)
+    w = number(new_w2)
     if w is None:
         return "give one number, my_new_w2, the weight after the step (e.g. 1.2)."
     if close(w, _NEW_W2, 1e-3):
@@ -330,7 +319,7 @@ _STEPS_LR1 = {"SGD": 2.0, "AdaGrad": 1.0, "Adam": 1.0}  # first step of each
 
 
 def _learning_rate_10x(sgd, adagrad, adam) -> str | None:
-    given = {"SGD": _number(sgd), "AdaGrad": _number(adagrad), "Adam": _number(adam)}
+    given = {"SGD": number(sgd), "AdaGrad": number(adagrad), "Adam": number(adam)}
     if any(v is None for v in given.values()):
         return "give three numbers: the first step of SGD, AdaGrad and Adam, e.g. 0.5, 0.5, 0.5."
     if all(close(given[name], _STEPS_LR1[name], 0.01) for name in given):
@@ -398,7 +387,7 @@ _UPDATE_CASES = ((546, 32, 18), (512, 32, 16), (4708, 1, 4708), (100, 100, 1), (
 def _updates_per_epoch(fn) -> str | None:
     for n_cases, batch_size, expected in _UPDATE_CASES:
         got = call(fn, n_cases, batch_size)
-        value = _number(got)
+        value = number(got)
         if value is None:
             return f"for {n_cases} cases your function returned {got!r}; return one number."
         if value == expected:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Exercise, call, close
+from . import Exercise, call, close, number
 
 __all__ = [
     "sens_spec_table",
@@ -19,16 +19,6 @@ __all__ = [
     "four_patients_c_index",
     "leaked_patients",
 ]
-
-
-def _number(value) -> float | None:
-    """``value`` as a float, or None when it is not a single number."""
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 # ------------------------------------------------ 1. sensitivity and specificity
@@ -41,7 +31,7 @@ _SENS, _SPEC = _TP / (_TP + _FN), _TN / (_TN + _FP)  # 0.90, 0.85
 
 
 def _sens_spec(sens, spec) -> str | None:
-    sens, spec = _number(sens), _number(spec)
+    sens, spec = number(sens), number(spec)
     if sens is None or spec is None:
         return "give two numbers, my_sensitivity and my_specificity, e.g. 0.7, 0.6."
     if sens > 1 or spec > 1:
@@ -182,7 +172,7 @@ _SENS_TEST, _SPEC_TEST = _sens_spec_at("test", _RIGHT)
 def _screening_threshold(threshold) -> str | None:
     if isinstance(threshold, dict) and "threshold" in threshold:
         return "that is the whole operating point; give its threshold: point['threshold']."
-    t = _number(threshold)
+    t = number(threshold)
     if t is None:
         return "give one number: the threshold (a score between 0 and 1)."
     sens, spec = _sens_spec_at("validation", t)
@@ -260,7 +250,7 @@ def _ppv_formula(se: float, sp: float, p: float) -> float:
 
 def _ppv(fn) -> str | None:
     for se, sp, p in _PPV_CASES:
-        got = _number(call(fn, se, sp, p))
+        got = number(call(fn, se, sp, p))
         want = _ppv_formula(se, sp, p)
         if got is None:
             return f"my_ppv({se}, {sp}, {p}) should return one number, the PPV."
@@ -343,7 +333,7 @@ _C_REVERSED = 1 / 4  # higher risk taken to mean longer survival
 
 
 def _c_index(value) -> str | None:
-    c = _number(value)
+    c = number(value)
     if c is None:
         return "give one number, the c-index (concordant pairs / usable pairs)."
     if close(c, _C_RIGHT, 0.005):
@@ -408,7 +398,7 @@ _WITH_TEST = 150 * (1 - _P_NO_TEST)  # about 89: patients with any test slice
 
 
 def _leaked(value) -> str | None:
-    n = _number(value)
+    n = number(value)
     if n is None:
         return "give one number: how many patients have slices both in training and in test."
     if 80 <= n <= 88 and not close(n, _WITH_TEST, 0.5):

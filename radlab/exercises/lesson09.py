@@ -8,19 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Exercise, call
+from . import Exercise, call, number
 
 __all__ = ["head_parameters", "grey_filters", "number_of_fits", "gain_per_size"]
-
-
-def _number(value) -> float | None:
-    """``value`` as a float, or None when it is not a single number."""
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 # ------------------------------------------------- 1. trainable numbers of a new head
@@ -31,7 +21,7 @@ _HEAD = _FEATURES * _CLASSES_B + _CLASSES_B  # 387: weights plus one bias per cl
 
 
 def _head_parameters(count) -> str | None:
-    value = _number(count)
+    value = number(count)
     if value is None:
         return "give one whole number: how many numbers the optimizer may change."
     if value == _HEAD:
@@ -163,7 +153,7 @@ _FITS = _SIZES * _WAYS * _SEEDS  # 60
 
 
 def _number_of_fits(count) -> str | None:
-    value = _number(count)
+    value = number(count)
     if value is None:
         return "give one whole number of fits."
     if value == _FITS:
