@@ -138,7 +138,9 @@ by_formula = [direct_5x5, reduced_5x5, direct_3x3, reduced_3x3]
 agree = list(counted.values()) == by_formula
 saving_5x5 = direct_5x5 / reduced_5x5
 rec.claim("the counter gives the formula's numbers exactly", agree, saving_5x5=saving_5x5)
-rec.claim("the reduction makes the 5 x 5 branch ~10 times cheaper", 9 < saving_5x5 < 11)
+rec.claim(
+    "the reduction makes the 5 x 5 branch ~10 times cheaper", 9 < saving_5x5 < 11, times=saving_5x5
+)
 
 # %% [markdown]
 # The counter and the formula agree to the last multiply-add: 120.4 M against 12.4 M for the 5 x 5
@@ -286,8 +288,18 @@ loss_plain_32 = last_training_loss(32, plain=True)
 loss_residual_32 = last_training_loss(32, plain=False)
 
 # %% tags=["nbval-ignore-output"]
-rec.claim("plain: 32 layers end with a higher training loss than 8", loss_plain_32 > loss_plain_8)
-rec.claim("with skips, 32 layers beat plain 8", loss_residual_32 < loss_plain_8, p8=loss_plain_8)
+rec.claim(
+    "plain: 32 layers end with a higher training loss than 8",
+    loss_plain_32 > loss_plain_8,
+    p32=loss_plain_32,
+    p8=loss_plain_8,
+)
+rec.claim(
+    "with skips, 32 layers beat plain 8",
+    loss_residual_32 < loss_plain_8,
+    r32=loss_residual_32,
+    p8=loss_plain_8,
+)
 
 # %% [markdown]
 # The deeper plain network ends with the higher training loss, although it holds every layer of
@@ -388,6 +400,7 @@ spread = best_auc - min(organ_auc.values())
 rec.claim(
     f"all three ResNets well above chance (AUC > 0.8) on {organ.name}",
     min(organ_auc.values()) > 0.8,
+    lowest=min(organ_auc.values()),
 )
 rec.claim("the three depths lie within 0.05 AUC of each other", spread < 0.05, spread=spread)
 print(f"best: ResNet-{best_depth}, AUC {best_auc:.3f}; MedMNIST v2's ResNet-18 (28): 0.997")
@@ -456,9 +469,16 @@ for name, builder in texture_builders.items():
 # %% tags=["nbval-ignore-output"]
 auc_texture, auc_lesson = texture_auc["Texture CNN"], texture_auc["lesson CNN"]
 rec.claim(
-    "both read fibrosis stage well above chance (AUC > 0.75)", min(auc_texture, auc_lesson) > 0.75
+    "both read fibrosis stage well above chance (AUC > 0.75)",
+    min(auc_texture, auc_lesson) > 0.75,
+    lowest=min(auc_texture, auc_lesson),
 )
-rec.claim("the two within 0.05 AUC", abs(auc_texture - auc_lesson) < 0.05, texture=auc_texture)
+rec.claim(
+    "the two within 0.05 AUC",
+    abs(auc_texture - auc_lesson) < 0.05,
+    texture=auc_texture,
+    lesson=auc_lesson,
+)
 
 # %% [markdown]
 # On these phantoms the two networks do about equally well. Both end by throwing away position:
@@ -544,7 +564,12 @@ for name, p_single in chest_p.items():
 
 # %% tags=["nbval-ignore-output"]
 worst = min(auc_members.values())
-rec.claim("the ensemble beats the weaker network", auc_ensemble > worst, ensemble=auc_ensemble)
+rec.claim(
+    "the ensemble beats the weaker network",
+    auc_ensemble > worst,
+    ensemble=auc_ensemble,
+    weaker=worst,
+)
 gain_best = gains[best_member]
 includes_0 = gain_best.low <= 0 <= gain_best.high
 print(f"the interval of the gain over {best_member} includes 0: {includes_0}")
