@@ -19,6 +19,8 @@ Use it as ``import radlab as rl``; each idea lives in one module:
 ``rl.claims``      a lesson's measured numbers and the claims they support
 ``rl.pixelwise``   networks that answer with an image: FCN, U-Net, SegNet, RED-CNN
 ``rl.transfer``    pretrained weights from the cache, a grey first layer, freezing layers
+``rl.saliency``    Grad-CAM maps; the randomization sanity check (Adebayo 2018)
+``rl.radiomics``   first-order and GLCM texture features, a scikit-learn classifier
 ``rl.exercises``   the lessons' exercises, which check themselves (lesson01, lesson02, ...)
 ``rl.course``      run the lessons headless; student copies; the speed check
 ================== ===================================================================
@@ -43,6 +45,8 @@ _MODULES = (
     "models",
     "pixelwise",
     "transfer",
+    "saliency",
+    "radiomics",
     "metrics",
     "train",
     "checkpoints",

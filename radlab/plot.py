@@ -59,6 +59,7 @@ __all__ = [
     "architecture",
     "learning_curves",
     "roc",
+    "reader_point",
     "image_png",
 ]
 
@@ -825,3 +826,99 @@ def _outline_png(picture, mask):
     rgb = np.array(picture.convert("RGB"))  # (H, W, 3)
     rgb[edge] = (255, 204, 0)
     return Image.fromarray(rgb)
+
+
+# ------------------------------------------------------- reader against network --
+
+
+READER_COLOUR = "tab:red"  # the reader's own point
+NETWORK_COLOUR = "tab:blue"  # the network's curve and its point
+
+
+def reader_point(
+    labels,
+    scores,
+    reader_sensitivity: float,
+    reader_specificity: float,
+    *,
+    threshold: float | None = 0.5,
+    all_cases: tuple | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """The network's ROC curve with a reader's own (1 - specificity, sensitivity) as a point.
+
+    The static twin of ``rl.widgets.reader_study``: the reader read the same
+    cases the curve is drawn from, so the point and the curve compare fairly. A
+    point above or to the left of the curve beats the network at that
+    specificity; below or to the right, the network does better.
+
+    Args:
+        labels: the truth of the cases read, 0 = finding absent, 1 = present.
+        scores: the network's score for the same cases (larger = finding more likely).
+        reader_sensitivity, reader_specificity: the reader's results on those cases.
+        threshold: the network's own operating point, drawn as a square (None: not drawn).
+        all_cases: optional ``(labels, scores)`` of every case available, drawn as a thin
+            grey second curve (the network on the larger set, for comparison).
+        ax: draw into this axes instead of a new figure.
+
+    Example:
+        >>> fig = reader_point([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], 0.5, 1.0)
+        >>> fig.axes[0].get_xlabel()
+        '1 - specificity (false positive rate)'
+    """
+    from . import metrics
+
+    for name, value in (("sensitivity", reader_sensitivity), ("specificity", reader_specificity)):
+        if not 0 <= value <= 1:
+            raise ValueError(f"The reader's {name} is {value}: give a proportion (0.8, not 80).")
+    if ax is None:
+        fig, ax = figure(inches=(4.4, 5.8))  # the legend sits below the square axes
+    else:
+        fig = _figure_of(ax)
+    if all_cases is not None:
+        fpr, tpr, _ = metrics.roc(*all_cases)
+        area = metrics.auc(*all_cases)
+        n_all = len(to_numpy(all_cases[1]))
+        ax.plot(fpr, tpr, color="0.6", lw=1, label=f"network, all {n_all} cases (AUC {area:.2f})")
+    fpr, tpr, _ = metrics.roc(labels, scores)
+    n = len(to_numpy(scores))
+    area = metrics.auc(labels, scores)
+    ax.plot(
+        fpr, tpr, color=NETWORK_COLOUR, lw=2, label=f"network, these {n} cases (AUC {area:.2f})"
+    )
+    ax.plot([0, 1], [0, 1], ls="--", color="0.75", lw=1, label="chance")
+    if threshold is not None:
+        calls = metrics.apply_threshold(scores, threshold)
+        sens, spec = metrics.sensitivity(labels, calls), metrics.specificity(labels, calls)
+        ax.plot(
+            1 - spec,
+            sens,
+            "s",
+            color=NETWORK_COLOUR,
+            mfc="none",  # hollow: still seen when the reader's star sits on it
+            mew=2,
+            ms=13,
+            label=f"network at {threshold:.2f} (sens {sens:.2f}, spec {spec:.2f})",
+        )
+    ax.plot(
+        1 - reader_specificity,
+        reader_sensitivity,
+        "*",
+        color=READER_COLOUR,
+        ms=16,
+        mec="black",
+        zorder=5,  # above the curves and the network's square
+        label=f"you (sens {reader_sensitivity:.2f}, spec {reader_specificity:.2f})",
+    )
+    ax.set(
+        xlim=(-0.02, 1.02),
+        ylim=(-0.02, 1.02),
+        xlabel="1 - specificity (false positive rate)",
+        ylabel="sensitivity (true positive rate)",
+        title="You and the network on the same cases",
+    )
+    ax.set_aspect("equal")
+    ax.legend(
+        fontsize=8, markerscale=0.7, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False
+    )
+    return fig

@@ -11,10 +11,14 @@
 - ``threshold_explorer(image, probability, truth)``: the probability threshold
   that turns a segmentation network's output into a mask; the predicted and
   the true outline over the image, and the Dice at that threshold.
+- ``reader_study(images, labels, scores)``: the learner reads 20 cases, then
+  sees their own sensitivity and specificity as a point on the network's ROC
+  curve (``ReaderStudy`` holds the reading without any widget).
 
 Each returns an ipywidgets container carrying a CSS class
 (``radlab-window-viewer``, ``radlab-augment-explorer``,
-``radlab-conv-playground``, ``radlab-threshold-explorer``) and a
+``radlab-conv-playground``, ``radlab-threshold-explorer``,
+``radlab-reader-study``) and a
 ``controls`` dict of its sliders, boxes, buttons, pictures and read-out,
 so code and tests can drive it: ``viewer.controls["level"].value = 60``.
 All are standard ipywidgets 8 widgets except the window viewer's picture,
@@ -57,6 +61,8 @@ __all__ = [
     "augment_explorer",
     "conv_playground",
     "threshold_explorer",
+    "ReaderStudy",
+    "reader_study",
     "outlines_png",
     "drag_window",
     "window_limits",
@@ -780,5 +786,296 @@ def threshold_explorer(image, probability, truth, *, threshold: float = 0.5) -> 
         [slider, picture, readout],
         css_class="radlab-threshold-explorer",
         controls={"threshold": slider, "picture": picture, "readout": readout},
+        picture=picture,
+    )
+
+
+# -------------------------------------------------------------- reader study --
+
+
+CASE_SIZE = 256  # screen pixels on the longer side of a case: 28 px films enlarged to be read
+
+
+def _case_labels(labels) -> np.ndarray:
+    """The truth as a 1-D array of 0/1, from (N,) or MedMNIST's (N, 1)."""
+    y = np.asarray(config.to_numpy(labels))
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1 or not np.isin(y, (0, 1)).all():
+        raise ValueError(
+            "The labels should be one 0 (finding absent) or 1 (present) per case, shaped (N,) "
+            f"or (N, 1); got shape {y.shape}. For more classes, pick one finding: labels == k."
+        )
+    return y.astype(np.int64)
+
+
+def _case_scores(scores, n: int) -> np.ndarray:
+    """The network's score per case, 1-D; for (N, 2) probabilities the positive column."""
+    s = np.asarray(config.to_numpy(scores), dtype=np.float64)
+    if s.ndim == 2 and s.shape[1] in (1, 2):
+        s = s[:, -1]
+    if s.shape != (n,):
+        raise ValueError(
+            f"One network score per case is needed ({n} cases), shaped (N,) or (N, 2); "
+            f"got shape {s.shape}."
+        )
+    return s
+
+
+class ReaderStudy:
+    """A reader study's state without any widget: the cases drawn, the answers so far, the result.
+
+    ``n`` cases are drawn from those given, half with the finding (``n // 2``)
+    and the rest without, in an order shuffled by ``seed``, so every run with the
+    same seed shows the same cases. ``answer(1)`` records "finding present" for
+    the case shown and moves on; ``answer(0)`` records "absent". Once all are
+    answered, ``result()`` gives the reader's sensitivity and specificity on
+    these cases beside the network's, on the same cases.
+
+    Args:
+        labels: the truth of every case available, 0 = absent, 1 = present.
+        scores: the network's score for each of them (larger = finding more likely).
+        n: how many cases to read (at least 2).
+        seed: which cases are drawn, and in which order.
+        threshold: the network's decision threshold, for its own operating point.
+
+    Example:
+        >>> study = ReaderStudy([0, 1, 0, 1, 0, 1], [0.2, 0.9, 0.6, 0.7, 0.1, 0.3], n=4)
+        >>> while not study.done:
+        ...     study.answer(int(study.truth))  # a reader who is always right
+        >>> study.result()["sensitivity"], study.result()["specificity"]
+        (1.0, 1.0)
+    """
+
+    def __init__(self, labels, scores, *, n: int = 20, seed: int = 0, threshold: float = 0.5):
+        self.labels = _case_labels(labels)
+        self.scores = _case_scores(scores, len(self.labels))
+        self.threshold = float(threshold)
+        if n < 2:
+            raise ValueError(f"n={n}: a reader study needs at least 2 cases (one of each kind).")
+        positives, negatives = np.flatnonzero(self.labels == 1), np.flatnonzero(self.labels == 0)
+        n_pos, n_neg = n // 2, n - n // 2
+        if len(positives) < n_pos or len(negatives) < n_neg:
+            raise ValueError(
+                f"{n} cases need {n_pos} with the finding and {n_neg} without, but only "
+                f"{len(positives)} and {len(negatives)} were given: give more cases or a smaller n."
+            )
+        rng = np.random.default_rng(seed)
+        chosen = np.concatenate(
+            [
+                rng.choice(positives, n_pos, replace=False),
+                rng.choice(negatives, n_neg, replace=False),
+            ]
+        )
+        rng.shuffle(chosen)
+        self.cases = chosen  # (n,) indices into the cases given, in reading order
+        self.answers: list[int] = []
+
+    @property
+    def n(self) -> int:
+        """How many cases the study holds."""
+        return len(self.cases)
+
+    @property
+    def done(self) -> bool:
+        """True once every case has an answer."""
+        return len(self.answers) == self.n
+
+    @property
+    def current(self) -> int:
+        """The index (into the cases given) of the case to read now."""
+        if self.done:
+            raise IndexError("Every case is answered: see result(), or restart().")
+        return int(self.cases[len(self.answers)])
+
+    @property
+    def truth(self) -> int:
+        """The true label of the case shown now (for tests; a reader is not told)."""
+        return int(self.labels[self.current])
+
+    def progress(self) -> str:
+        """``"case 3 of 20"`` while reading; ``"all 20 cases read"`` at the end."""
+        if self.done:
+            return f"all {self.n} cases read"
+        return f"case {len(self.answers) + 1} of {self.n}"
+
+    def answer(self, label: int) -> None:
+        """Record the reader's call for the case shown (1 = finding present, 0 = absent)."""
+        if label not in (0, 1):
+            raise ValueError(f"An answer is 0 (finding absent) or 1 (present), not {label!r}.")
+        if self.done:
+            raise IndexError("Every case is answered already: see result(), or restart().")
+        self.answers.append(int(label))
+
+    def restart(self) -> None:
+        """Forget the answers: the same cases, in the same order, from the first."""
+        self.answers = []
+
+    def result(self) -> dict:
+        """The reader and the network on the same cases (all must be answered first).
+
+        Returns:
+            ``n``; the reader's ``sensitivity``, ``specificity``, ``reader_point``
+            (1 - specificity, sensitivity) and 2 x 2 counts ``tp``, ``fp``, ``tn``,
+            ``fn``; the network's ``network_sensitivity``, ``network_specificity``,
+            ``network_point`` at ``threshold``, its ``auc`` on these cases, and
+            ``network_sensitivity_at_reader_specificity``: the best sensitivity its
+            ROC curve reaches without more false positives than the reader.
+        """
+        if not self.done:
+            raise ValueError(
+                f"{len(self.answers)} of {self.n} cases are answered: answer them all first."
+            )
+        truth, calls = self.labels[self.cases], np.array(self.answers)
+        scores = self.scores[self.cases]
+        sens, spec = metrics.sensitivity(truth, calls), metrics.specificity(truth, calls)
+        network = metrics.apply_threshold(scores, self.threshold)
+        net_sens = metrics.sensitivity(truth, network)
+        net_spec = metrics.specificity(truth, network)
+        fpr, tpr, _ = metrics.roc(truth, scores)
+        return {
+            "n": self.n,
+            "sensitivity": sens,
+            "specificity": spec,
+            "reader_point": (1 - spec, sens),
+            **metrics.confusion(truth, calls),
+            "threshold": self.threshold,
+            "network_sensitivity": net_sens,
+            "network_specificity": net_spec,
+            "network_point": (1 - net_spec, net_sens),
+            "auc": metrics.auc(truth, scores),
+            "network_sensitivity_at_reader_specificity": float(tpr[fpr <= 1 - spec + 1e-12].max()),
+        }
+
+
+def _study_text(r: dict, labels_text: tuple[str, str]) -> str:
+    """The result in words: the reader's numbers, then the network's on the same cases."""
+    absent, present = (html.escape(t) for t in labels_text)
+    positives, negatives = r["tp"] + r["fn"], r["tn"] + r["fp"]
+    return (
+        f"<b>You</b>: sensitivity {r['sensitivity']:.2f} ({r['tp']} of {positives} {present} "
+        f"cases called {present}), specificity {r['specificity']:.2f} ({r['tn']} of "
+        f"{negatives} {absent} cases called {absent}).<br>"
+        f"<b>Network</b> on the same {r['n']} cases: AUC {r['auc']:.2f}; at threshold "
+        f"{r['threshold']:.2f} sensitivity {r['network_sensitivity']:.2f}, specificity "
+        f"{r['network_specificity']:.2f}; at your specificity its curve reaches sensitivity "
+        f"{r['network_sensitivity_at_reader_specificity']:.2f}.<br>"
+        "On the figure: your star above the blue curve means you beat the network at your "
+        "specificity; below it, the network did better."
+    )
+
+
+def _figure_png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()
+
+
+def reader_study(
+    images,
+    labels,
+    scores,
+    *,
+    n: int = 20,
+    seed: int = 0,
+    labels_text: tuple[str, str] = ("normal", "pneumonia"),
+    threshold: float = 0.5,
+) -> W.VBox:
+    """Read ``n`` cases yourself, then see your sensitivity and specificity on the network's ROC.
+
+    One case at a time, enlarged to about 256 screen pixels (whole pixels, no
+    smoothing), with a button for each answer and a line "case 3 of 20". The
+    cases are drawn as in ``ReaderStudy``: half with the finding, shuffled by
+    ``seed``. After the last answer the widget shows the network's ROC curve on
+    the same cases (and, thinner, on every case given when there are more), your
+    point (1 - specificity, sensitivity), the network's point at ``threshold``,
+    and the numbers in words; "Start again" reads the same cases again.
+    The static twin is ``rl.plot.reader_point``.
+
+    Args:
+        images: (N, H, W) or (N, 1, H, W) images, one per case (e.g. chest films in [0, 1]).
+        labels: the truth, 0 = ``labels_text[0]``, 1 = ``labels_text[1]``.
+        scores: the network's score for each case (e.g. its probability of the finding).
+        n: how many cases to read.
+        seed: which cases, in which order.
+        labels_text: the two answers as the buttons name them: (absent, present).
+        threshold: the network's decision threshold.
+    """
+    pictures = np.asarray(config.to_numpy(images), dtype=np.float32)
+    if pictures.ndim == 4 and pictures.shape[1] == 1:
+        pictures = pictures[:, 0]  # (N, 1, H, W) -> (N, H, W)
+    study = ReaderStudy(labels, scores, n=n, seed=seed, threshold=threshold)
+    if pictures.ndim != 3 or len(pictures) != len(study.labels):
+        raise ValueError(
+            f"One 2D image per case is needed: {len(study.labels)} labels but images of "
+            f"shape {pictures.shape} (expected (N, H, W) or (N, 1, H, W))."
+        )
+    picture = W.Image(value=b"", format="png", layout=W.Layout(max_width="420px"))
+    progress = W.HTML()
+    progress.add_class("radlab-progress")
+    readout = _readout()
+    buttons = [
+        W.Button(description=str(text), layout=W.Layout(width="max-content"))
+        for text in labels_text
+    ]
+    again = W.Button(description="Start again", icon="undo", layout=W.Layout(width="max-content"))
+    answers = W.HBox(buttons)
+
+    def draw():
+        progress.value = html.escape(study.progress())
+        if not study.done:
+            picture.value = plot.image_png(pictures[study.current], size=CASE_SIZE)
+            readout.value = ""
+            answers.layout.display, again.layout.display = None, "none"
+            return
+        r = study.result()
+        shown = study.cases
+        fig = plot.reader_point(
+            study.labels[shown],
+            study.scores[shown],
+            r["sensitivity"],
+            r["specificity"],
+            threshold=threshold,
+            all_cases=(study.labels, study.scores) if len(study.labels) > study.n else None,
+        )
+        picture.value = _figure_png(fig)
+        readout.value = _study_text(r, labels_text)
+        answers.layout.display, again.layout.display = "none", None
+
+    def answer_with(label: int):
+        def click(_=None):
+            if not study.done:  # a late double click after the last case changes nothing
+                study.answer(label)
+                draw()
+
+        return click
+
+    for label, button in enumerate(buttons):
+        button.on_click(answer_with(label))
+
+    def start_again(_=None):
+        study.restart()
+        draw()
+
+    again.on_click(start_again)
+    draw()
+    question = W.HTML(
+        f"<b>Your reading</b>: is each case {html.escape(labels_text[0])} or "
+        f"{html.escape(labels_text[1])}?"
+    )
+    controls = {
+        "study": study,
+        "progress": progress,
+        "picture": picture,
+        "readout": readout,
+        "absent": buttons[0],
+        "present": buttons[1],
+        "answers": answers,
+        "again": again,
+    }
+    return _Panel(
+        [question, progress, picture, answers, readout, again],
+        css_class="radlab-reader-study",
+        controls=controls,
         picture=picture,
     )

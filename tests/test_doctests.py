@@ -26,10 +26,13 @@ WITH_EXAMPLES = [
     "phantoms",
     "pixelwise",
     "plot",
+    "radiomics",
+    "saliency",
     "study",
     "train",
     "transforms",
     "transfer",
+    "widgets",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

@@ -559,3 +559,76 @@ def test_saved_notebook_shows_the_window_viewer(lab, page):
             shot = log.parent / "failed-saved-notebook.png"
             page.screenshot(path=str(shot), full_page=True)
             _log(f"screenshot of the failure: {shot}; server log: {log}")
+
+
+# ------------------------------------------------------------- reader study --
+
+READER_CELLS = [
+    "import numpy as np\nimport radlab as rl",
+    (
+        "# 12 made-up cases: 28 px noise films, half with the finding, a fair network's scores\n"
+        "rng = np.random.default_rng(0)\n"
+        "labels = np.array([0, 1] * 6)\n"
+        "scores = np.clip(0.4 * labels + 0.6 * rng.random(12), 0, 1)\n"
+        "images = rng.random((12, 28, 28))\n"
+        "rl.widgets.reader_study(images, labels, scores, n=6, seed=0)"
+    ),
+]
+
+
+def test_reader_study_in_jupyterlab(lab, page):
+    """Answer 6 cases with the buttons; the result gives a sensitivity and a specificity on the
+    network's ROC; "Start again" goes back to case 1."""
+    import nbformat
+
+    base, token, log = lab
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(source) for source in READER_CELLS]
+    )
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)"}
+    nbformat.write(notebook, log.parent / "root" / "reader_study.ipynb")
+    t0 = time.monotonic()
+    passed = False
+    try:
+        _start(page, base, token, "reader_study.ipynb")
+        _wait_until_run(page, "reader_study.ipynb", RUN_S.get(FIXTURE, 45))
+        study = page.locator(".radlab-reader-study").first
+        study.wait_for(state="attached", timeout=STEP_MS)
+        study.scroll_into_view_if_needed()
+        progress = study.locator(".radlab-progress")
+        expect(progress).to_have_text("case 1 of 6", timeout=STEP_MS)
+        first = _picture(study)
+        box = study.locator("img.widget-image").bounding_box()
+        assert box["width"] >= 250, f"the case is {box['width']:.0f} px wide on screen, not 256"
+        for case in range(6):  # alternate the two answers
+            name = "pneumonia" if case % 2 else "normal"
+            study.get_by_role("button", name=name, exact=True).click()
+            after = f"case {case + 2} of 6" if case < 5 else "all 6 cases read"
+            expect(progress).to_have_text(after, timeout=STEP_MS)
+        text = _until(
+            lambda: (lambda t: t if "specificity" in t else None)(_readout(study)),
+            "the result to appear in the read-out",
+        )
+        sens, spec = _number_after(text, "sensitivity"), _number_after(text, "specificity")
+        assert 0 <= sens <= 1 and 0 <= spec <= 1, text
+        assert "AUC" in text, f"the network's AUC is missing from {text!r}"
+        _changed(lambda: _picture(study), first, "picture (the case) to become the ROC figure")
+        expect(study.get_by_role("button", name="normal", exact=True)).to_be_hidden()
+        _log(f"reader study: 6 cases answered, result shown: {time.monotonic() - t0:.1f} s")
+        if os.environ.get("RADLAB_SCREENSHOTS"):  # a folder: keep a picture of the result
+            shots = Path(os.environ["RADLAB_SCREENSHOTS"])
+            shots.mkdir(parents=True, exist_ok=True)
+            study.screenshot(path=str(shots / "reader_study-result.png"))
+
+        study.get_by_role("button", name="Start again").click()
+        expect(progress).to_have_text("case 1 of 6", timeout=STEP_MS)
+        _until(lambda: _readout(study).strip() == "", "the read-out to be cleared")
+        _until(lambda: _picture(study) == first, "the first case to be shown again")
+        expect(study.get_by_role("button", name="pneumonia", exact=True)).to_be_visible()
+        _log(f"reader study: started again: {time.monotonic() - t0:.1f} s")
+        passed = True
+    finally:
+        if not passed:
+            shot = log.parent / "failed-reader-study.png"
+            page.screenshot(path=str(shot), full_page=True)
+            _log(f"screenshot of the failure: {shot}; server log: {log}")
