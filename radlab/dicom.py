@@ -51,6 +51,8 @@ __all__ = [
     "describe",
     "read_series",
     "write_series",
+    "deidentify",
+    "DeidentifyWarning",
 ]
 
 
@@ -1048,3 +1050,10 @@ def _slice_dataset(series: Dataset, pixels: np.ndarray, k: int, spacing) -> File
     ds.Rows, ds.Columns = rows, cols
     ds.PixelData = np.ascontiguousarray(pixels, dtype="<i2").tobytes()
     return ds
+
+
+# ----------------------------------------------------------------------------- privacy
+
+# De-identification lives in its own module (its profile table is long); it is used as
+# rl.dicom.deidentify(ds, salt=...).
+from .deid import DeidentifyWarning, deidentify  # noqa: E402

@@ -19,6 +19,7 @@ WITH_EXAMPLES = [
     "claims",
     "config",
     "data",
+    "deid",
     "dicom",
     "exercises",
     "metrics",
