@@ -45,7 +45,68 @@ def test_recipe_smoke_mode_and_options_given_on_top():
     assert smoke["epochs"] == 1 and smoke["members"] == 1 and smoke["threshold"] == 0.5
     given = study._recipe("pneumoniamnist", "smoke", epochs=3, members=2, threshold=None)
     assert given["epochs"] == 3 and given["members"] == 2 and given["threshold"] == "youden"
-    assert study._recipe("octmnist", "cpu")["model"] == study.DEFAULT_RECIPE["model"]
+    looks = dict(cases=97_477, size=28, val_rarest=None)  # OCTMNIST: no recipe of its own
+    assert study._recipe("octmnist", "cpu", looks) == {
+        "members": 1,
+        "threshold": "youden",
+        **study.default_recipe(**looks),
+    }
+    own_off = study._recipe("breastmnist", "cpu", dict(cases=546, val_rarest=21), own=False)
+    assert own_off["epochs"] == 20 and own_off["members"] == 4 and own_off["threshold"] == 0.5
+    with pytest.raises(ValueError, match="no recipe of its own"):
+        study._recipe("octmnist", "cpu")
+
+
+def test_default_recipe_spends_the_pneumonia_budget_by_the_number_of_cases():
+    pneumonia = study.RECIPES["pneumoniamnist"]
+    budget = pneumonia["members"] * pneumonia["epochs"] * 4708  # images through the network
+    assert abs(study.IMAGE_BUDGET - budget) / budget < 0.01
+    low, high = study.DEFAULT_EPOCHS
+    for cases in (10, 546, 1_000, 4_708, 9_500, 34_561, 165_466):
+        r = study.default_recipe(cases=cases)
+        assert low <= r["epochs"] <= high and 1 <= r["members"] <= study.DEFAULT_MAX_MEMBERS
+        seen = r["epochs"] * r["members"] * cases
+        # within the budget, except that a set too large for 5 passes still gets 5
+        assert seen <= study.IMAGE_BUDGET or r["epochs"] == low and r["members"] == 1
+        assert seen > study.IMAGE_BUDGET / 2 or r["members"] == study.DEFAULT_MAX_MEMBERS
+    assert study.default_recipe(cases=34_561)["members"] == 1  # a large set: one network
+    assert study.default_recipe(cases=546, augment="geometric")["augment"] == "geometric"
+    assert study.default_recipe(cases=546)["members"] == 4  # a small one: an ensemble
+    # a 56 px image costs 4 times as much: a quarter of the passes
+    assert study.default_recipe(cases=4_708, size=56)["members"] == 1
+    # the threshold: Youden with enough validation cases of the rarer class, 0.5 with few
+    assert study.default_recipe(cases=546, val_rarest=21)["threshold"] == 0.5
+    assert study.default_recipe(cases=4_708, val_rarest=135)["threshold"] == "youden"
+    assert study.default_recipe(cases=34_561)["threshold"] == "youden"  # several classes
+    with pytest.raises(ValueError, match="at least one case"):
+        study.default_recipe(cases=0)
+
+
+def test_default_recipe_trains_an_rgb_set_unchanged(tmp_path):
+    """An RGB MedMNIST set (BloodMNIST, 8 classes) runs through the command unchanged.
+
+    No RGB file is in the test data, so a small file with the official layout stands in; it is
+    marked as checked, as a real download would be after its MD5 check."""
+    card = rd.card("bloodmnist")
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split, n in zip(rd.SPLITS, (160, 48, 48)):
+        labels = np.arange(n) % 8
+        images = rng.integers(0, 60, size=(n, 28, 28, 3), dtype=np.uint8)
+        for i, label in enumerate(labels):  # the class shows in one colour channel
+            images[i, :, :, label % 3] += np.uint8(20 * label)
+        arrays[f"{split}_images"], arrays[f"{split}_labels"] = images, labels[:, None]
+    path = tmp_path / "medmnist" / card.file(28).filename
+    path.parent.mkdir()
+    np.savez(path, **arrays)
+    rd.mark_verified(path, card.file(28).md5)
+    report = study.run_study(
+        data="bloodmnist", root=tmp_path, mode="smoke", seed=0, width=4, progress=False
+    )
+    assert report["recipe"] == "default" and report["epochs"] == 1  # smoke mode: 1 epoch
+    assert report["cases"] == {"train": 160, "val": 48, "test": 48}
+    assert len(report["test"]["sensitivity_per_class"]) == 8 and 0 <= report["test"]["auc"] <= 1
+    assert report["val_log_loss"] > 0
 
 
 def test_phantom_splits_are_windowed_and_sized_by_mode():
@@ -347,3 +408,14 @@ def test_cli_interrupt_says_how_to_resume(monkeypatch, capsys):
     monkeypatch.setattr(study, "run_study", interrupted)
     assert study.main(["--data", "breastmnist", "--checkpoint", "run.pt"]) == 130
     assert "Run the same command" in capsys.readouterr().err
+
+
+def test_command_default_recipe_on_a_set_with_its_own(medmnist_root, tmp_path):
+    out = tmp_path / "out.json"
+    assert run_command("--data breastmnist --recipe default --seed 0", medmnist_root, out) == 0
+    report = json.loads(out.read_text())
+    # the default recipe reads the set: 21 malignant validation cases are too few for Youden
+    assert report["recipe"] == "default" and report["threshold_rule"] == "fixed"
+    assert report["augmentation"] is None
+    assert run_command("--data breastmnist --seed 0", medmnist_root, out) == 0
+    assert json.loads(out.read_text())["recipe"] == "breastmnist"
