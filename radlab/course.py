@@ -80,7 +80,7 @@ PLAN = {
     "07": "architectures",
     "08": "images as teaching data",
     "09": "transfer learning",
-    "10": "clinical case studies",
+    "10": "clinical cases",
     "11": "limitations and the road ahead",
 }
 
@@ -103,6 +103,8 @@ REFERENCE = {
         "07": 117.7,
         "08": 29.9,
         "09": 32.0,
+        "10": 77.9,
+        "11": 18.0,
     },
 }
 

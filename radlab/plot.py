@@ -843,6 +843,7 @@ def reader_point(
     *,
     threshold: float | None = 0.5,
     all_cases: tuple | None = None,
+    reader: str = "you",
     ax: Axes | None = None,
 ) -> Figure:
     """The network's ROC curve with a reader's own (1 - specificity, sensitivity) as a point.
@@ -859,6 +860,8 @@ def reader_point(
         threshold: the network's own operating point, drawn as a square (None: not drawn).
         all_cases: optional ``(labels, scores)`` of every case available, drawn as a thin
             grey second curve (the network on the larger set, for comparison).
+        reader: who read the cases, as the legend and title name them ("you", or
+            "example reader" for a made-up reading).
         ax: draw into this axes instead of a new figure.
 
     Example:
@@ -908,14 +911,14 @@ def reader_point(
         ms=16,
         mec="black",
         zorder=5,  # above the curves and the network's square
-        label=f"you (sens {reader_sensitivity:.2f}, spec {reader_specificity:.2f})",
+        label=f"{reader} (sens {reader_sensitivity:.2f}, spec {reader_specificity:.2f})",
     )
     ax.set(
         xlim=(-0.02, 1.02),
         ylim=(-0.02, 1.02),
         xlabel="1 - specificity (false positive rate)",
         ylabel="sensitivity (true positive rate)",
-        title="You and the network on the same cases",
+        title=f"{reader[:1].upper() + reader[1:]} and the network on the same cases",
     )
     ax.set_aspect("equal")
     ax.legend(

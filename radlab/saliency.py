@@ -33,6 +33,9 @@ Two warnings belong with every such map (lesson 11):
   picture: such a map shows the image's edges, not the model's reasoning.
   ``randomized_copy`` and ``map_similarity`` run that check: a faithful
   method gives a LOW similarity between the trained and the randomized map.
+  Compare the maps of ``raw_grad_cam`` there: a random network's Grad-CAM is
+  often negative everywhere, so ``grad_cam`` (negatives set to 0) gives an
+  empty map, which has no pixel order to compare (``map_similarity``: nan).
 
 Example:
     >>> import torch

@@ -86,12 +86,12 @@ def test_an_unknown_lesson_lists_the_lessons_present(five_lessons):
 
 def test_the_plan_names_every_lesson_up_to_11():
     assert list(course.PLAN) == [f"{k:02d}" for k in range(12)]
-    # the lessons not written yet, titled as in the course's lesson map
+    # the review's second half, titled as in the course's lesson map
     assert [course.PLAN[f"{k:02d}"] for k in range(7, 12)] == [
         "architectures",
         "images as teaching data",
         "transfer learning",
-        "clinical case studies",
+        "clinical cases",
         "limitations and the road ahead",
     ]
 

@@ -209,3 +209,10 @@ def test_reader_point_can_add_every_case_and_leave_out_the_threshold(cases):
     assert not any(t.startswith("network at") for t in texts)
     with pytest.raises(ValueError, match="0.8, not 80"):
         plot.reader_point(labels, scores, 80, 0.5)
+
+
+def test_reader_point_names_the_reader(cases):
+    _, labels, scores = cases
+    ax = plot.reader_point(labels, scores, 0.8, 0.6, reader="example reader").axes[0]
+    assert "example reader (sens 0.80, spec 0.60)" in [t.get_text() for t in ax.get_legend().texts]
+    assert ax.get_title() == "Example reader and the network on the same cases"

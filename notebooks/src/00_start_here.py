@@ -32,10 +32,8 @@
 # | 07 | architectures: AlexNet, GoogLeNet, ResNet, ensembles | Fig. 10 |
 # | 08 | images as teaching data: segmentation and denoising | FCN, U-Net, RED-Net |
 # | 09 | transfer learning | Fig. 11 |
-# | 10 | clinical case studies | clinical application |
+# | 10 | clinical cases: case studies from the review | clinical application |
 # | 11 | limitations and the road ahead | future directions |
-#
-# Lessons 10 and 11 are being written; the notebooks present in the `notebooks/` folder are the ones you can run today.
 
 # %% [markdown]
 # ## Setup
