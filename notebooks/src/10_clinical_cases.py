@@ -262,18 +262,23 @@ for k, letter in enumerate(letters):
     name = liver_test.label_names[k]
     print(f"{name:<30} {YASAKA[letter]:.2f}   {liver_sensitivity[k]:.2f}")
 lowest = letters[int(np.argmin(liver_sensitivity))]
+print(f"lowest sensitivity: category {lowest}")
 errors_to = matrix.sum(axis=0) - np.diag(matrix)  # wrong calls INTO each category (columns)
-share_into_c = float(errors_to[2] / errors_to.sum())  # C is the third column
-rec.claim("the per-category sensitivity is lowest for category B", lowest == "B", lowest=lowest)
-rec.claim("over half of the wrong calls go to category C", share_into_c > 0.5, share=share_into_c)
+share_into_c = float(errors_to[2] / max(errors_to.sum(), 1))  # C is the third column
+print(f"share of the wrong calls that go to C: {share_into_c:.2f}")
+published = np.array([YASAKA[letter] for letter in letters])
+as_often = bool(np.all(liver_sensitivity >= published))
+rec.claim("every category is found at least as often as in Yasaka's patients", as_often)
 
 # %% [markdown]
 # **Why not directly comparable:** Yasaka et al. classified real patients' masses on full-size
 # CT, while these phantoms are equally frequent, drawn from textbook enhancement values, and seen
-# at 3.6 mm per pixel.
+# at 3.6 mm per pixel: part of why every category is found at least as often as in their patients.
 #
-# Still, as in their study, category B is the one most often missed; here its misses, like over
-# half of all wrong calls, go to C. The enhancement explains it. The phantom's C lesions stay close
+# Which category is missed most depends on how much the network has learned. In the cpu run
+# (1,500 training lesions, 6 epochs) it is B, as in Yasaka's data, and most wrong calls go to C;
+# with the gpu run's 3,000 lesions and 20 epochs the network learns B too, and the few misses move
+# elsewhere. Where B is missed, the enhancement explains it. The phantom's C lesions stay close
 # to liver in every phase (the indeterminate class). A classic HCC (A) is told apart by arterial
 # hyperenhancement and delayed washout with a capsule; a hemangioma (D) by peripheral nodular
 # puddles as bright as the aorta that fill in; a cyst (E) by water density that never enhances; the
