@@ -186,17 +186,10 @@ _RISK = np.array([0.9, 0.4, 0.7, 0.4, 0.1, 0.2])
 
 
 def _c_index_reference(months, risk) -> float:
-    """Share of pairs in which the patient who died first had the higher risk (ties: half)."""
-    good, pairs = 0.0, 0
-    for i in range(len(months)):
-        for j in range(len(months)):
-            if months[i] < months[j]:  # i died first
-                pairs += 1
-                if risk[i] > risk[j]:
-                    good += 1
-                elif risk[i] == risk[j]:
-                    good += 0.5
-    return good / pairs
+    """The package's c-index with every patient dead (no censoring), as in the exercise."""
+    from radlab import metrics
+
+    return metrics.concordance_index(months, np.ones(len(months)), risk)
 
 
 def _c_index(fn) -> str | None:
@@ -220,17 +213,30 @@ def _c_index(fn) -> str | None:
             f"{value:.3f} counts a tied pair (equal risk scores) as wrong. A tie is a coin "
             "toss: count it as half a concordant pair."
         )
-    if abs(value - 2 * target * 15 / 30) < 1e-6 or value > 1:
-        return "divide by the number of usable pairs (each pair once): 15 here."
+    if abs(value - target * 15 / 30) < 1e-6 or value > 1:
+        return "divide by the number of usable pairs (each pair once): 15 here, not 30."
     return f"{value:.3f} is not right: count the usable pairs, the concordant ones, ties as half."
 
 
 def _c_index_solved(months, risk):
-    return _c_index_reference(np.asarray(months), np.asarray(risk))
+    good, pairs = 0.0, 0
+    for i in range(len(months)):
+        for j in range(len(months)):
+            if months[i] < months[j]:  # patient i died first
+                pairs += 1
+                if risk[i] > risk[j]:
+                    good += 1
+                elif risk[i] == risk[j]:
+                    good += 0.5
+    return good / pairs
 
 
 def _c_index_reversed(months, risk):
-    return 1 - _c_index_reference(np.asarray(months), np.asarray(risk))
+    return 1 - _c_index_solved(months, risk)
+
+
+def _c_index_every_ordered_pair(months, risk):
+    return _c_index_solved(months, risk) / 2  # divided by all 30 ordered pairs instead of 15
 
 
 def _c_index_no_ties(months, risk):
@@ -264,7 +270,11 @@ c_index = Exercise(
         "    return good / pairs"
     ),
     solved=(_c_index_solved,),
-    wrong=[((_c_index_reversed,), "1 minus"), ((_c_index_no_ties,), "half")],
+    wrong=[
+        ((_c_index_reversed,), "1 minus"),
+        ((_c_index_no_ties,), "half"),
+        ((_c_index_every_ordered_pair,), "not 30"),
+    ],
     praise=(
         "With censoring only the pairs whose earlier time is a death count, the one change "
         "rl.metrics.concordance_index makes to this loop."
