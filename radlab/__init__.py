@@ -13,6 +13,8 @@ Use it as ``import radlab as rl``; each idea lives in one module:
 ``rl.metrics``     sensitivity, ROC/AUC, PPV/NPV, Dice, c-index, bootstrap
 ``rl.train``       ``fit`` and ``predict``: one readable training loop
 ``rl.checkpoints`` atomic files; checkpoints that resume an interrupted run
+``rl.distributed`` training on several processes under torchrun (gloo on CPUs, NCCL on GPUs)
+``rl.memmap``      images read from disk a minibatch at a time (sets larger than memory)
 ``rl.study``       train, choose on validation, test once (``python -m radlab.train``)
 ``rl.plot``        figures with their window in the title
 ``rl.widgets``     interactive viewers (thin wrappers over ``rl.plot``)
@@ -23,6 +25,7 @@ Use it as ``import radlab as rl``; each idea lives in one module:
 ``rl.radiomics``   first-order and GLCM texture features, a scikit-learn classifier
 ``rl.exercises``   the lessons' exercises, which check themselves (lesson01, lesson02, ...)
 ``rl.course``      run the lessons headless; student copies; the speed check
+``rl.site``        build the course website (Jupyter Book 1.x, works offline)
 ================== ===================================================================
 
 Modules load on first use, so ``import radlab`` itself is instant.
@@ -50,10 +53,13 @@ _MODULES = (
     "metrics",
     "train",
     "checkpoints",
+    "distributed",
+    "memmap",
     "study",
     "plot",
     "widgets",
     "course",
+    "site",
     "exercises",
 )
 _SHORTCUTS = {"window": "dicom", "WINDOWS": "dicom", "seed_everything": "config"}

@@ -6,6 +6,12 @@ split is scored once. ``python -m radlab.train`` runs one study::
 
     python -m radlab.train --data pneumoniamnist --seed 0 --json out.json
     python -m radlab.train --data breastmnist --checkpoint runs/breast.pt   # Ctrl-C, rerun: resumes
+    torchrun --nproc_per_node=2 -m radlab.train --data breastmnist --json out.json  # 2 processes
+
+Under ``torchrun`` (:mod:`radlab.distributed`) the processes share every minibatch
+(the batch size stays the total), only the first one prints and writes the report
+and the checkpoint, and the report records how many trained (``world_size``). A
+checkpoint resumes on any number of processes.
 
 Per data set a recipe (:data:`RECIPES`) says which model, how long, which
 augmentation, how many networks to average and which threshold rule.
@@ -43,7 +49,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import config, metrics, models
+from . import config, distributed, metrics, models
 from . import data as datasets
 from .checkpoints import CheckpointError, atomic_write_text
 from .train import History, fit, predict, task_of
@@ -535,6 +541,7 @@ def _report(about: dict, recipe: dict, splits: dict, augment, scored: Scored) ->
         **about,
         "member_seeds": scored.seeds,
         "device": histories[0].device,
+        "world_size": distributed.world_size(),
         "threads": torch.get_num_threads(),
         "augmentation": repr(augment) if augment is not None else None,
         "cases": {s: len(xy[1]) for s, xy in splits.items()},
@@ -701,9 +708,12 @@ def _device(text: str) -> str:
 def _print_report(report: dict) -> None:
     """The few lines a reader wants after a run."""
     threshold = "none" if report["threshold"] is None else f"{report['threshold']:.4f}"
+    threads, processes = f"{report['threads']} CPU threads", report.get("world_size", 1)
+    if processes > 1:
+        threads = f"{processes} processes, {threads} each"
     print(
         f"{report['data']} / {report['model']} / seed {report['seed']} / mode {report['mode']} "
-        f"on {report['device']} ({report['threads']} CPU threads)"
+        f"on {report['device']} ({threads})"
     )
     if report["members"] > 1:
         print(
@@ -724,6 +734,8 @@ def main(argv: list[str] | None = None) -> int:
 
     0: done; 1: the data or a checkpoint cannot be used (the message says what to do);
     2: a mistake in the command (the message says which); 130: interrupted (Ctrl-C).
+    Under ``torchrun`` every process runs this; they train together
+    (:mod:`radlab.distributed`) and only the first prints and writes the report.
     """
     try:
         args = _parser().parse_args(argv)
@@ -732,6 +744,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     options = {k: v for k, v in vars(args).items() if k not in ("threads", "json", "quiet")}
+    try:
+        options["device"] = distributed.setup(args.device)
+    except RuntimeError as err:  # torchrun's settings, or no GPU for this process
+        return _fail(err, 1)
+    try:
+        return _study_command(args, argv, options)
+    finally:
+        distributed.teardown()
+
+
+def _study_command(args: argparse.Namespace, argv: list[str] | None, options: dict) -> int:
+    """Run the study, print the report and write it (the first process only); the exit status."""
     try:
         report = run_study(**options, progress=not args.quiet)
     except UsageError as err:
@@ -747,8 +771,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    if not distributed.is_main():
+        return 0
     argv = sys.argv[1:] if argv is None else argv
-    report["command"] = "python -m radlab.train " + shlex.join(argv)
+    launcher = "python -m radlab.train "
+    if report["world_size"] > 1:
+        launcher = f"torchrun --nproc_per_node={report['world_size']} -m radlab.train "
+    report["command"] = launcher + shlex.join(argv)
     _print_report(report)
     if args.json:
         atomic_write_text(args.json, json.dumps(report, indent=2, default=float) + "\n")

@@ -23,6 +23,13 @@ simply loaded again, so a notebook cell that trains re-runs in a second.
 The whole study on one data set (train, choose on validation, test once)
 lives in :mod:`radlab.study`; ``python -m radlab.train`` runs it.
 
+Under ``torchrun`` (several processes, :mod:`radlab.distributed`) the same
+loop trains with ``DistributedDataParallel``: each process takes its part of
+every minibatch, the gradients are averaged, every process validates the same
+model, and only the first process prints and writes the checkpoint. Training
+images may also stay on disk (:class:`radlab.memmap.MemmapImages`): each
+minibatch is then read when it is needed.
+
 Example:
     >>> import torch
     >>> from radlab.models import small_cnn
@@ -46,7 +53,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import config, metrics
+from . import config, distributed, metrics
 from .checkpoints import RunCheckpoint, RunParts
 
 __all__ = ["History", "LoopState", "RunSettings", "fit", "predict", "task_of"]
@@ -268,11 +275,15 @@ def fit(
     Args:
         model: maps ``(N, C, H, W)`` images to ``(N, K)`` outputs (``(N, K, H, W)`` for masks).
         train: ``(x, y)``: float images ``(N, C, H, W)`` and targets: class numbers ``(N,)``,
-            masks of class numbers ``(N, H, W)``, or floats for a regression.
+            masks of class numbers ``(N, H, W)``, or floats for a regression. The images may
+            also be images on disk (:class:`radlab.memmap.MemmapImages`, or any object with
+            ``len(x)``, ``x.shape`` and ``x[case_numbers]`` -> float tensor): each minibatch
+            is then read when needed and moved to the device.
         val: ``(x, y)`` validation cases, or ``None`` (no model selection).
         epochs: passes over the training set.
         batch_size: cases per minibatch; an epoch is ceil(N / batch_size) steps of nearly
-            equal size (so no tiny last batch upsets batch normalization).
+            equal size (so no tiny last batch upsets batch normalization). Under ``torchrun``
+            the total over all processes: each takes its part of every minibatch.
         optimizer: ``"adamw"``, ``"adam"``, ``"sgd"`` (plain, no momentum), ``"adagrad"``,
             a torch optimizer built on the model's parameters, or a function
             ``params -> optimizer``.
@@ -300,13 +311,15 @@ def fit(
         channels_last: memory layout for convolutions; default ``radlab.config.use_channels_last``.
         seed: seeds shuffling, dropout and augmentation (default: the course seed,
             ``radlab.config.seed()``). The model's starting weights are the caller's business.
-        progress: show a progress bar (one step per epoch).
+        progress: show a progress bar (one step per epoch); under ``torchrun`` only the
+            first process shows it.
         callback: called as ``callback(epoch, history)`` after each epoch, once the
             checkpoint is written (e.g. to draw a live plot).
 
     Returns:
         A :class:`History`. The model is left on ``device``.
     """
+    progress = progress and distributed.is_main()
     settings = RunSettings.resolve(
         epochs=epochs,
         batch_size=batch_size,
@@ -328,16 +341,29 @@ def fit(
         raise ValueError("early_stopping needs validation cases: pass val=(x_val, y_val).")
     trainer = _Trainer.build(model, settings, cases, scoring, augment)
     saver = RunCheckpoint.beside(checkpoint, settings.fingerprint(len(cases.x)))
-    torch.manual_seed(settings.seed)  # dropout and augmentation draws
+    _seed_draws(settings.seed, epochs_done=0)  # dropout and augmentation draws
     state = LoopState(History(metric=scoring.name, device=str(settings.device)))
     if saver is not None and resume and saver.last.exists():
         state = LoopState.from_checkpoint(saver.restore(trainer.parts))
+        _seed_draws(settings.seed, epochs_done=len(state.history.epoch), resumed=True)
         if state.finished:
             if progress:
                 print(f"{saver.last} holds a finished run: loaded it (delete it to train again).")
             return state.finish(model, restore_best, progress=False)
     _train_epochs(trainer, state, saver, callback)
     return state.finish(model, restore_best, progress)
+
+
+def _seed_draws(seed: int, epochs_done: int, resumed: bool = False) -> None:
+    """Seed dropout and augmentation. One process (or rank 0): ``seed``, or on resume the
+    random state saved in the checkpoint. Every other process gets draws of its own, from
+    ``(seed, rank, epochs done)``: its images are others, so its noise should be too."""
+    rank = distributed.rank()
+    if rank == 0:
+        if not resumed:
+            torch.manual_seed(seed)
+        return
+    torch.manual_seed(int(np.random.SeedSequence([seed, rank, epochs_done]).generate_state(1)[0]))
 
 
 def _train_epochs(
@@ -352,7 +378,7 @@ def _train_epochs(
             trainer.parts.model, epoch, score, trainer.scoring.higher_is_better
         )
         state.end_epoch(epoch, settings)
-        if saver is not None:
+        if saver is not None and distributed.is_main():  # one writer: the first process
             saver.save(trainer.parts, state.as_checkpoint(), save_best=improved)
         bar.update(1)
         bar.set_postfix(_postfix(history))
@@ -400,7 +426,15 @@ def _as_tensors(pair, name: str, settings: RunSettings) -> tuple[torch.Tensor, t
         x, y = pair
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a pair (images, labels), e.g. {name}=(x, y).") from None
-    x, y = torch.as_tensor(x), torch.as_tensor(y)
+    y = torch.as_tensor(y)
+    if _on_disk(x):
+        if len(x.shape) != 4 or len(x) != len(y):
+            raise ValueError(
+                f"{name} images must be (N, C, H, W) with one label per image; got images "
+                f"{tuple(x.shape)} and labels {tuple(y.shape)}."
+            )
+        return x, (y.float() if y.dtype.is_floating_point else y.long()).to(settings.device)
+    x = torch.as_tensor(x)
     if not x.dtype.is_floating_point:
         raise ValueError(
             f"The {name} images are {x.dtype} (raw pixel values); convert them to float in [0, 1] "
@@ -415,6 +449,30 @@ def _as_tensors(pair, name: str, settings: RunSettings) -> tuple[torch.Tensor, t
     return x.to(settings.device).contiguous(memory_format=settings.memory_format), y.to(
         settings.device
     )
+
+
+def _on_disk(x) -> bool:
+    """Whether ``x`` is images read a minibatch at a time (not a tensor or array in memory)."""
+    return not isinstance(x, torch.Tensor | np.ndarray | list | tuple) and hasattr(x, "shape")
+
+
+def _batch(x, idx: torch.Tensor, settings: RunSettings) -> torch.Tensor:
+    """The images ``x[idx]`` on the device: indexed in place, or read from disk and moved."""
+    return _to_device(x[idx.cpu()], settings) if _on_disk(x) else x[idx]
+
+
+def _to_device(xb: torch.Tensor, settings: RunSettings) -> torch.Tensor:
+    """Images on the training device in its memory layout (no copy when they are already)."""
+    return xb.to(settings.device).contiguous(memory_format=settings.memory_format)
+
+
+def _chunks(x, size: int):
+    """``x`` in consecutive pieces of ``size`` images (read from disk one piece at a time)."""
+    if not _on_disk(x):
+        yield from x.split(size)
+        return
+    for start in range(0, len(x), size):
+        yield x[start : start + size]
 
 
 @dataclass(frozen=True)
@@ -471,6 +529,7 @@ class _Trainer:
     scoring: _Scoring
     parts: RunParts
     augment: Callable | None  # applied to each training batch
+    net: nn.Module | None = None  # what trains: the model, or its DistributedDataParallel wrapper
 
     @classmethod
     def build(
@@ -484,7 +543,7 @@ class _Trainer:
         scaler = torch.amp.GradScaler(dev.type, enabled=settings.amp and dev.type == "cuda")
         shuffler = torch.Generator().manual_seed(settings.seed)
         parts = RunParts(model, opt, sched, scaler, shuffler)
-        return cls(settings, cases, scoring, parts, augment)
+        return cls(settings, cases, scoring, parts, augment, _wrap(model, settings, cases))
 
     def run_epoch(self, epoch: int, history: History) -> float:
         """Train one epoch, validate, add the epoch's numbers to ``history``; return the score."""
@@ -502,36 +561,56 @@ class _Trainer:
         return score
 
     def train_one_epoch(self) -> float:
-        """One pass over the shuffled training set; returns the mean training loss."""
+        """One pass over the shuffled training set; returns the mean training loss.
+
+        Under ``torchrun`` every process draws the same order and the same minibatches and
+        trains on its own part of each (:func:`radlab.distributed.shard`); the gradients are
+        averaged over the processes, weighted by the cases each had, so that a step follows
+        the mean loss over the whole minibatch, as in one process.
+        """
         x, y, p = self.cases.x, self.cases.y, self.parts
-        order = torch.randperm(len(x), generator=p.shuffler).to(x.device)
-        p.model.train()
-        total = torch.zeros((), device=x.device)  # summed on the device: no GPU sync per step
-        for idx in order.tensor_split(_steps_per_epoch(self.cases, self.settings)):
-            xb, yb = x[idx], y[idx]  # (B, C, H, W), (B,) or (B, H, W)
+        dev, world = self.settings.device, distributed.world_size()
+        net = self.net or p.model
+        order = torch.randperm(len(x), generator=p.shuffler).to(dev)
+        net.train()
+        total = torch.zeros((), device=dev)  # summed on the device: no GPU sync per step
+        for batch in order.tensor_split(_steps_per_epoch(self.cases, self.settings)):
+            idx = distributed.shard(batch) if world > 1 else batch
+            xb, yb = _batch(x, idx, self.settings), y[idx]  # (B, C, H, W), (B,) or (B, H, W)
             if self.augment is not None:
                 xb = self.augment(xb)
             with self.settings.autocast():
-                batch_loss = self.scoring.loss(p.model(xb), yb)
+                batch_loss = self.scoring.loss(net(xb), yb)
+            step_loss = batch_loss if world == 1 else batch_loss * (world * len(idx) / len(batch))
             p.optimizer.zero_grad(set_to_none=True)
-            p.scaler.scale(batch_loss).backward()
+            p.scaler.scale(step_loss).backward()
             p.scaler.step(p.optimizer)
             p.scaler.update()
             if p.scheduler is not None:
                 p.scheduler.step()
             total += batch_loss.detach().float() * len(idx)
-        return total.item() / len(x)
+        distributed.broadcast_buffers(p.model)  # every process validates and saves one model
+        return distributed.all_mean(total, len(x))
+
+    def validate(self) -> tuple[float, float]:
+        """Validation loss and score (NaN, NaN without validation cases).
+
+        Under ``torchrun`` every process scores the whole validation split with the same
+        weights, and all take the first process's numbers, so they decide alike.
+        """
+        return distributed.broadcast_value(self._validate())
 
     @torch.inference_mode()
-    def validate(self) -> tuple[float, float]:
-        """Validation loss and score (NaN, NaN without validation cases)."""
+    def _validate(self) -> tuple[float, float]:
         xv, yv = self.cases.xv, self.cases.yv
         if xv is None:
             return math.nan, math.nan
         self.parts.model.eval()
         with self.settings.autocast():  # (N, K) or (N, K, H, W) float32 on the device
-            chunks = xv.split(max(self.settings.batch_size, 256))
-            outputs = torch.cat([self.parts.model(xb).float() for xb in chunks])
+            chunks = _chunks(xv, max(self.settings.batch_size, 256))
+            outputs = torch.cat(
+                [self.parts.model(_to_device(xb, self.settings)).float() for xb in chunks]
+            )
         val_loss = float(self.scoring.loss(outputs, yv))
         if self.scoring.metric == "loss":
             return val_loss, val_loss
@@ -541,6 +620,25 @@ class _Trainer:
 
 def _steps_per_epoch(cases: _Cases, settings: RunSettings) -> int:
     return math.ceil(len(cases.x) / settings.batch_size)
+
+
+def _wrap(model: nn.Module, settings: RunSettings, cases: _Cases) -> nn.Module | None:
+    """Under ``torchrun``: the model in ``DistributedDataParallel`` (it averages the gradients
+    of the processes after each backward pass); ``None`` in a single process."""
+    world = distributed.world_size()
+    if world == 1:
+        return None
+    smallest = len(cases.x) // _steps_per_epoch(cases, settings)
+    if smallest < world:
+        raise ValueError(
+            f"The smallest minibatch has {smallest} cases, fewer than the {world} processes: "
+            f"use a batch size of at least {world} (the total over all processes)."
+        )
+    dev = settings.device
+    if dev.type != "cuda":
+        return nn.parallel.DistributedDataParallel(model)
+    index = dev.index if dev.index is not None else torch.cuda.current_device()
+    return nn.parallel.DistributedDataParallel(model, device_ids=[index])
 
 
 def _make_optimizer(model: nn.Module, settings: RunSettings) -> torch.optim.Optimizer:
@@ -614,7 +712,8 @@ def predict(
 
     Args:
         model: a trained model (put in evaluation mode for the call).
-        x: float images ``(N, C, H, W)``; they may live on any device.
+        x: float images ``(N, C, H, W)``; they may live on any device, or on disk
+            (:class:`radlab.memmap.MemmapImages`, read ``batch_size`` images at a time).
         batch_size: images per forward pass.
         device: where to compute; default: where the model's weights are.
         softmax: ``False`` returns the raw outputs (logits, or a regression value).
@@ -622,10 +721,9 @@ def predict(
     dev = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
     model.to(dev).eval()
+    images = x if _on_disk(x) else torch.as_tensor(x)
     with torch.inference_mode():
-        out = torch.cat(
-            [model(xb.to(dev)).float().cpu() for xb in torch.as_tensor(x).split(batch_size)]
-        )
+        out = torch.cat([model(xb.to(dev)).float().cpu() for xb in _chunks(images, batch_size)])
     model.train(was_training)
     return torch.softmax(out, dim=1) if softmax else out
 
