@@ -11,8 +11,9 @@ their home) in JupyterLab and run all cells in smoke mode; then one learner
 saves a file and the other must not see it. The hub, the proxy and the
 learners' servers are stopped at the end, also when the test fails.
 
-The Kubernetes values file (workshop/values.yaml) cannot be rendered here (no
-helm, and the Zero to JupyterHub chart is on no registry this machine reaches):
+The Kubernetes values file (workshop/values.yaml) cannot be rendered here (the
+Zero to JupyterHub chart, which `helm template` needs, is on no registry this
+machine reaches):
 the tests at the end load it and check it against the keys the chart documents,
 and run its copy-the-course command for real.
 
