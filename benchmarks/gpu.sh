@@ -11,6 +11,7 @@ set -u
 if [ -n "${WHEELS:-}" ]; then  # the GPU machine has no Jupyter: install the carried wheels aside
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/radlab-site "$WHEELS"/*.whl && export PYTHONPATH="/tmp/radlab-site:$PWD"
+  export JUPYTER_PATH=/tmp/radlab-site/share/jupyter  # nbconvert's templates, ipykernel's spec
 fi
 OUT=${OUT:-runs/gpu}
 mkdir -p "$OUT"
