@@ -28,7 +28,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import chromium
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,16 +44,6 @@ VALUES = ROOT / "workshop" / "values.yaml"
 LESSON = "01_input_data.ipynb"
 LEARNERS = ("learner-a", "learner-b")
 PASSWORD = "radlab-test-" + uuid.uuid4().hex[:8]  # the shared test password (8+ characters)
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 HUB_START_S = 60
 SPAWN_S = 90  # login to a JupyterLab whose kernel is idle
 RUN_S = 120  # both learners running lesson 01 at once on 2 cores
@@ -67,12 +57,6 @@ except ImportError:  # the skip below says what to install
 
 def _log(message: str) -> None:
     print(f"[hub-test] {message}", flush=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _proxy_program() -> str | None:
@@ -180,12 +164,7 @@ def _stop(proc: subprocess.Popen, marker: str) -> None:
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     """A running JupyterHub; yields (public URL, temporary folder, hub log, process marker)."""
-    if sync_playwright is None:
-        pytest.skip("the Python package playwright is missing: pip install -e '.[dev]'")
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "Chromium is missing at /usr/bin/chromium: run `sudo bash .ci/install-browser.sh`"
-        )
+    chromium.require_browser()
     if importlib.util.find_spec("jupyterhub") is None:
         pytest.skip("JupyterHub is not installed: pip install -e '.[dev]'")
     proxy = _proxy_program()
@@ -205,7 +184,7 @@ def hub(tmp_path_factory):
     for name in LEARNERS:  # homes with settings only: the hub copies the course in
         _lab_settings(tmp / "homes" / name)
     marker = uuid.uuid4().hex
-    port, hub_port, api_port = _free_port(), _free_port(), _free_port()
+    port, hub_port, api_port = chromium.free_port(), chromium.free_port(), chromium.free_port()
     root_args = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
     config = tmp / "jupyterhub_test_config.py"
     config.write_text(
@@ -283,37 +262,6 @@ def _open_lesson(page, base: str, name: str) -> None:
     page.goto(f"{base}/user/{name}/lab/tree/radlab/{LESSON}?reset", wait_until="commit")
 
 
-def _wait_for_kernel(page) -> None:
-    """Wait for the lesson's kernel: the status bar names it once it exists and is idle."""
-    expect(page.locator("#jp-main-statusbar")).to_contain_text(
-        re.compile(r"\(ipykernel\) \| Idle"), timeout=SPAWN_S * 1000
-    )
-
-
-def _run_all(page) -> None:
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-
-
-def _counts(page) -> tuple[int, int, int]:
-    """(code cells queued or running, cells done, cells never run) from the prompts."""
-    texts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
-    return (
-        sum("[*]" in t for t in texts),
-        sum(bool(re.search(r"\[\d+\]", t)) for t in texts),
-        sum("[ ]" in t for t in texts),
-    )
-
-
-def _check_run(page, name: str) -> None:
-    """Fail on a traceback in the page or a code cell left unrun."""
-    errors = page.locator('[data-mime-type="application/vnd.jupyter.stderr"]', has_text="Traceback")
-    if errors.count():
-        pytest.fail(f"{name}: lesson 01 raised an error:\n{errors.first.inner_text()[-3000:]}")
-    _, done, not_run = _counts(page)
-    assert done > 0 and not_run == 0, f"{name}: {not_run} code cells did not run after Run All"
-
-
 def _wait_until_run(pages: dict, deadline_s: float) -> dict:
     """Wait until every learner's lesson has finished; return the seconds each took."""
     t0, finished = time.monotonic(), {}
@@ -322,10 +270,8 @@ def _wait_until_run(pages: dict, deadline_s: float) -> dict:
             late = sorted(set(pages) - set(finished))
             pytest.fail(f"lesson 01 did not finish within {deadline_s:.0f} s for {late}")
         for name, page in pages.items():
-            if name not in finished:
-                running, done, _ = _counts(page)
-                if running == 0 and done > 0:
-                    finished[name] = time.monotonic() - t0
+            if name not in finished and chromium.finished(page):
+                finished[name] = time.monotonic() - t0
         time.sleep(0.3)
     return finished
 
@@ -363,9 +309,7 @@ def test_two_learners_run_lesson_01_apart(hub):
     homes = {name: tmp / "homes" / name for name in LEARNERS}
     t0 = time.monotonic()
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = chromium.launch(p)
         _log(f"Chromium {browser.version}")
         contexts = {
             name: browser.new_context(viewport={"width": 1280, "height": 1600}) for name in LEARNERS
@@ -386,15 +330,15 @@ def test_two_learners_run_lesson_01_apart(hub):
             for name, page in pages.items():  # both servers start and load at the same time
                 _open_lesson(page, base, name)
             for name, page in pages.items():
-                _wait_for_kernel(page)
+                chromium.wait_for_kernel(page, SPAWN_S)
                 _log(f"{name}: JupyterLab open, kernel idle: {time.monotonic() - t0:.1f} s")
                 # the hub copied the student lesson into this learner's own home
                 assert (homes[name] / "radlab" / LESSON).is_file()
             for page in pages.values():  # both learners click Run All, then both wait
-                _run_all(page)
+                chromium.run_all(page)
             took = _wait_until_run(pages, RUN_S)
             for name, page in pages.items():
-                _check_run(page, name)
+                chromium.check_ran_cleanly(page, f"{name}'s lesson 01")
                 _log(f"{name}: lesson 01 ran without error in {took[name]:.1f} s")
             _log(
                 f"peak memory (smoke mode): a learner's kernel "

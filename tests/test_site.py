@@ -29,22 +29,13 @@ import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
+import chromium
 import nbformat
 import pytest
 
 from radlab import site
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 LESSON = "01_input_data"
 STEP_MS = 15_000  # one thing appearing on the page
 
@@ -183,24 +174,17 @@ class QuietServer(http.server.ThreadingHTTPServer):
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     """Debian's headless Chromium, launched by Playwright, with a temporary home folder."""
-    if sync_playwright is None:
-        pytest.skip("the Python package playwright is missing: pip install -e '.[dev]'")
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "Chromium is missing at /usr/bin/chromium: run `sudo bash .ci/install-browser.sh`"
-        )
+    chromium.require_browser()
     home = tmp_path_factory.mktemp("home")
     env = dict(os.environ, HOME=str(home), XDG_CONFIG_HOME=str(home / "config"))
     env.update(XDG_CACHE_HOME=str(home / "cache"), XDG_DATA_HOME=str(home / "data"))
     with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, env=env
-        )
-        _log(f"Chromium {chromium.version}")
+        browser = chromium.launch(p, env=env)
+        _log(f"Chromium {browser.version}")
         try:
-            yield chromium
+            yield browser
         finally:
-            chromium.close()
+            browser.close()
 
 
 @pytest.fixture

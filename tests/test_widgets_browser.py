@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,21 +30,12 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import chromium
 import pytest
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 FIXTURE = "tests/fixtures/widgets_demo.ipynb"
 # notebook (relative to the project root) -> the widgets it must show
 NOTEBOOKS = {
@@ -68,12 +58,6 @@ except ImportError:  # the skip below says what to install
 
 def _log(message: str) -> None:
     print(f"[browser-test] {message}", flush=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _server_env(tmp: Path) -> dict:
@@ -133,12 +117,7 @@ def _wait_for_server(url: str, proc: subprocess.Popen, log: Path) -> None:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """One JupyterLab server for this module; yields (base URL, token, log path); stopped by PID."""
-    if sync_playwright is None:
-        pytest.skip("the Python package playwright is missing: pip install -e '.[dev]'")
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "Chromium is missing at /usr/bin/chromium: run `sudo bash .ci/install-browser.sh`"
-        )
+    chromium.require_browser()
     if importlib.util.find_spec("jupyterlab") is None:
         pytest.skip("JupyterLab is not installed: pip install -e .")
     tmp = tmp_path_factory.mktemp("lab")
@@ -153,7 +132,7 @@ def lab(tmp_path_factory):
         )
     (root / "tests" / "fixtures").mkdir(parents=True)
     shutil.copy(ROOT / FIXTURE, root / FIXTURE)
-    port, token = _free_port(), uuid.uuid4().hex
+    port, token = chromium.free_port(), uuid.uuid4().hex
     command = [
         sys.executable,
         "-m",
@@ -192,14 +171,12 @@ def lab(tmp_path_factory):
 def browser(lab):
     """Debian's headless Chromium, launched by Playwright (no downloaded browser)."""
     with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        _log(f"Chromium {chromium.version}")
+        browser = chromium.launch(p)
+        _log(f"Chromium {browser.version}")
         try:
-            yield chromium
+            yield browser
         finally:
-            chromium.close()
+            browser.close()
 
 
 # ---------------------------------------------------------------- helpers --
@@ -263,37 +240,14 @@ def _number_after(text: str, label: str) -> float:
 def _start(page, base: str, token: str, notebook: str) -> None:
     """Open a notebook on a fresh layout, wait for its kernel, and click Run All Cells."""
     page.goto(f"{base}/lab/tree/{notebook}?reset&token={token}")
-    # The toolbar says idle before a kernel exists; the status bar names the kernel once there.
-    expect(page.locator("#jp-main-statusbar")).to_contain_text(
-        re.compile(r"\(ipykernel\) \| Idle"), timeout=SERVER_START_S * 1000
-    )
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    chromium.wait_for_kernel(page, SERVER_START_S)
+    chromium.run_all(page)
 
 
 def _wait_until_run(page, notebook: str, run_s: float) -> None:
     """Wait until no cell is queued or running, then fail on a traceback or a cell left unrun."""
-    prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt")
-
-    def counts() -> tuple[int, int]:  # (cells queued or running, cells done)
-        texts = prompts.all_inner_texts()
-        return sum("[*]" in t for t in texts), sum(bool(re.search(r"\[\d+\]", t)) for t in texts)
-
-    deadline = time.monotonic() + run_s
-    while time.monotonic() < deadline:
-        running, done = counts()
-        if running == 0 and done > 0:
-            break
-        time.sleep(0.2)
-    else:
-        pytest.fail(f"{notebook} did not finish running within {run_s:.0f} s.")
-    # JupyterLab draws a raised exception as stderr text holding the traceback.
-    errors = page.locator('[data-mime-type="application/vnd.jupyter.stderr"]', has_text="Traceback")
-    if errors.count():
-        pytest.fail(f"{notebook} raised an error when run:\n{errors.first.inner_text()[-3000:]}")
-    not_run = [t for t in prompts.all_inner_texts() if "[ ]" in t]
-    if not_run:
-        pytest.fail(f"{notebook}: {len(not_run)} code cells did not run after Run All.")
+    chromium.wait_until_finished(page, run_s, notebook)
+    chromium.check_ran_cleanly(page, notebook)
 
 
 @pytest.fixture(scope="module")
