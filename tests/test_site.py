@@ -33,7 +33,7 @@ import chromium
 import nbformat
 import pytest
 
-from radlab import site
+from radlab import claims, site
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = "01_input_data"
@@ -52,15 +52,18 @@ def _log(message: str) -> None:
 # --- without a browser -----------------------------------------------------------------------
 
 
-def test_claims_are_read_from_the_saved_outputs():
+def test_claims_are_read_from_the_saved_outputs(monkeypatch, capsys):
+    """The lines radlab.claims prints (held, and not shown in smoke mode) become table rows."""
+    monkeypatch.setenv("RADLAB_MODE", "smoke")
+    monkeypatch.delenv("RADLAB_CLAIMS_DIR", raising=False)
+    record = claims.lesson("00_test")
+    print("some other line")
+    record.claim("phases as channels beat phases tiled", True, channels=0.87, tiled=0.6367)
+    record.claim("the default chest X-ray pipeline contains no mirroring", True)
+    record.claim("Adam (x) wins", False, adam=1)
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("rec.claim(...)")
-    text = (
-        "some other line\n"
-        "claim held: phases as channels beat phases tiled (channels=0.87, tiled=0.6367)\n"
-        "claim held: the default chest X-ray pipeline contains no mirroring\n"
-        "claim not shown in smoke mode (too little data; not enforced): Adam (x) wins (adam=1)\n"
-    )
+    text = capsys.readouterr().out
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
     nb.cells = [cell]
     assert site.claims_from_outputs(nb) == [
