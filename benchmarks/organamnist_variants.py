@@ -17,7 +17,6 @@ import argparse
 import json
 import time
 
-import numpy as np
 from torch import nn
 
 from radlab import models, study
@@ -38,12 +37,6 @@ VARIANTS = {
     "width24x3": dict(width=24, epochs=3),  # about twice the work per image
     "lr1e-3": dict(lr=1e-3),
 }
-
-
-def log_loss(y, probs: np.ndarray) -> float:
-    """Mean negative log-probability of the true class."""
-    y = np.asarray(y).astype(int).ravel()
-    return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-7, 1))))
 
 
 def main(argv=None) -> int:
@@ -76,7 +69,7 @@ def main(argv=None) -> int:
             variant=name,
             seed=args.seed,
             seconds=round(time.perf_counter() - start, 1),
-            val_log_loss=round(log_loss(splits["val"][1], s.outputs["val"]), 4),
+            val_log_loss=round(study._log_loss(splits["val"][1], s.outputs["val"], s.task), 4),
             val_accuracy=round(s.val["accuracy"], 4),
             test_auc=round(s.test["auc"], 4),
             test_accuracy=round(s.test["accuracy"], 4),
